@@ -1,0 +1,1 @@
+"""Webhook ingress: verify each delivery, store it raw, answer the platform fast."""
