@@ -30,11 +30,11 @@ $(PY_STAMP): pyproject.toml
 	@touch $@
 
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 package-lock.json: package.json
-	npm install --package-lock-only --no-audit --no-fund --loglevel=error
+	npm install --package-lock-only --ignore-scripts --no-audit --no-fund --loglevel=error
 
 browser: ## Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)
 	@command -v chromium >/dev/null || { \

@@ -1,0 +1,210 @@
+"""The `scrm` command: run the product, each of its roles, the embedded database and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from scrm import __version__
+from scrm.embedded import EmbeddedMongo, EmbeddedMongoError
+from scrm.settings import Settings, SettingsError
+
+console = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a clear usage error naming the bad variable."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def embedded(settings: Settings) -> EmbeddedMongo:
+    """The embedded server living under SCRM_HOME."""
+    return EmbeddedMongo(settings.home, settings.mongod_port)
+
+
+def require_database(settings: Settings) -> None:
+    """Roles run alone need a database: SCRM_MONGODB_URI, or the embedded one started by `scrm db start`."""
+    if settings.mongodb_uri is None and embedded(settings).running_pid() is None:
+        raise click.UsageError(
+            "No database: set SCRM_MONGODB_URI to your MongoDB replica set, or run `scrm db start` first "
+            "(or use `scrm up`, which runs every role on the embedded database)."
+        )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scrm")
+def main() -> None:
+    """scrm — social CRM: unified inbox, journeys and campaigns over official social and messaging APIs."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load the demo workspace before serving (idempotent).")
+def up(demo: bool) -> None:
+    """Run everything in one process: web, API, webhooks, worker and scheduler, on the embedded MongoDB.
+
+    Stops everything, the embedded mongod included, on Ctrl-C or SIGTERM.
+    """
+    from scrm.app import create_app
+    from scrm.serving import serve, sigterm_as_interrupt
+
+    settings = load_settings()
+    server = embedded(settings)
+    with sigterm_as_interrupt():
+        try:
+            if settings.embedded:
+                _start_embedded(server)
+            if demo:
+                _load_demo(settings)
+            _print_banner(settings, demo)
+            serve(create_app(settings, webhooks=True, worker=True), settings.host, settings.port, settings.log_level)
+        except KeyboardInterrupt:
+            console.print("Stopping…")
+        finally:
+            if settings.embedded and server.stop():
+                console.print("Embedded MongoDB stopped.")
+
+
+@main.command("serve")
+def serve_command() -> None:
+    """Run the web UI and the API only (scale out: several of these behind a load balancer)."""
+    from scrm.app import create_app
+    from scrm.serving import serve
+
+    settings = load_settings()
+    require_database(settings)
+    serve(create_app(settings), settings.host, settings.port, settings.log_level)
+
+
+@main.command("webhooks")
+def webhooks_command() -> None:
+    """Run the webhook ingress only, on SCRM_WEBHOOKS_PORT (never loads spaCy)."""
+    from scrm.serving import serve
+    from webhooks.app import create_ingress_app
+
+    settings = load_settings()
+    require_database(settings)
+    serve(create_ingress_app(settings), settings.host, settings.webhooks_port, settings.log_level)
+
+
+@main.command("worker")
+def worker_command() -> None:
+    """Run the worker only: the scheduler's clock and every background job (run as many as needed)."""
+    from scrm.serving import run_worker
+
+    settings = load_settings()
+    require_database(settings)
+    console.print("Worker running; Ctrl-C or SIGTERM stops it.")
+    run_worker(settings)
+
+
+@main.group()
+def db() -> None:
+    """Manage the embedded MongoDB (the bundled mongod, as a single-node replica set)."""
+
+
+@db.command("start")
+def db_start() -> None:
+    """Start the embedded MongoDB (or reuse it when it already runs) and wait until it is primary."""
+    _start_embedded(embedded(load_settings()))
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded MongoDB cleanly."""
+    stopped = embedded(load_settings()).stop()
+    console.print("Embedded MongoDB stopped." if stopped else "The embedded MongoDB was not running.")
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
+def db_status(as_json: bool) -> None:
+    """Show whether the embedded MongoDB runs, its version, address and data folder."""
+    settings = load_settings()
+    status = embedded(settings).status()
+    fields = {
+        "running": status.running,
+        "pid": status.pid,
+        "version": status.version,
+        "primary": status.primary,
+        "uri": status.uri,
+        "data_dir": str(status.data_dir),
+        "in_use": settings.embedded,
+    }
+    if as_json:
+        click.echo(json.dumps(fields))
+        return
+    table = Table(title="Embedded MongoDB", show_header=False)
+    for key, value in fields.items():
+        table.add_row(key, "" if value is None else str(value))
+    Console().print(table)
+    if not settings.embedded:
+        console.print("SCRM_MONGODB_URI is set: scrm uses that server, not the embedded one.")
+
+
+@main.group()
+def demo() -> None:
+    """The demo workspace."""
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Create the demo workspace with channels, contacts, conversations, posts and comments (idempotent)."""
+    settings = load_settings()
+    if settings.embedded:
+        _start_embedded(embedded(settings))
+    _load_demo(settings)
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """Show the settings in effect (secrets masked) and where each comes from."""
+    table = Table("setting", "value", title="scrm settings (SCRM_* environment variables)")
+    for key, value in load_settings().describe().items():
+        table.add_row(f"SCRM_{key.upper()}", value)
+    Console().print(table)
+
+
+def _start_embedded(server: EmbeddedMongo) -> None:
+    try:
+        with console.status("Starting the embedded MongoDB…"):
+            started = server.start()
+    except EmbeddedMongoError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"Embedded MongoDB {'started' if started else 'already running'} at {server.uri}")
+
+
+def _load_demo(settings: Settings) -> None:
+    from scrm.db import connect, mongodb_uri
+    from scrm.demo import load_demo
+
+    async def load() -> dict[str, int]:
+        database = await connect(mongodb_uri(settings), settings.database)
+        try:
+            summary = await load_demo(lambda: datetime.now(UTC))
+        finally:
+            await database.close()
+        return summary.created
+
+    created = asyncio.run(load())
+    made = ", ".join(f"{n} {kind}" for kind, n in created.items() if n) or "nothing new (already loaded)"
+    console.print(f"Demo workspace 'demo' ready: created {made}.")
+
+
+def _print_banner(settings: Settings, demo: bool) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    console.rule("scrm")
+    console.print(f"Open {url}  ·  API docs {url}/api/v1/schema  ·  health {url}/health")
+    console.print(f"Webhooks: {settings.public_url}/webhooks/<platform>/<channel_id>")
+    if demo:
+        console.print("The demo workspace is loaded. Ctrl-C stops scrm and its embedded MongoDB.")

@@ -1,0 +1,50 @@
+"""Conversation: one thread with one contact on one channel, worked on in the inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from beanie import PydanticObjectId
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from scrm.models.base import WorkspaceDocument
+
+
+class ConversationStatus(StrEnum):
+    """Where a conversation stands in the inbox; a new inbound message reopens a resolved one."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Conversation(WorkspaceDocument):
+    """A thread: a private chat, a DM thread, a WeChat customer-service session."""
+
+    channel_id: PydanticObjectId
+    contact_id: PydanticObjectId
+    platform: str
+    external_id: str
+    status: ConversationStatus = ConversationStatus.OPEN
+    assignee_id: PydanticObjectId | None = None
+    team_id: PydanticObjectId | None = None
+    labels: list[str] = Field(default_factory=list)
+    last_message_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_message_preview: str = ""
+    unread_count: int = 0
+    snoozed_until: datetime | None = None
+
+    class Settings:
+        name = "conversations"
+        indexes = [
+            IndexModel([("channel_id", ASCENDING), ("external_id", ASCENDING)], unique=True, name="thread_unique"),
+            IndexModel(
+                [("workspace_id", ASCENDING), ("status", ASCENDING), ("last_message_at", DESCENDING)],
+                name="inbox_by_status",
+            ),
+            IndexModel([("workspace_id", ASCENDING), ("contact_id", ASCENDING)], name="workspace_contact"),
+        ]

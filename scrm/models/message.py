@@ -1,0 +1,63 @@
+"""Message: one private message in a conversation, inbound or outbound."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from beanie import PydanticObjectId
+from pydantic import BaseModel, Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from scrm.models.base import WorkspaceDocument
+
+
+class Direction(StrEnum):
+    """Who wrote the message: the contact (inbound) or the workspace (outbound)."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Attachment(BaseModel):
+    """A photo, voice note, sticker, location or file, as the platform describes it."""
+
+    kind: str
+    url: str = ""
+    external_id: str = ""
+    mime_type: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(WorkspaceDocument):
+    """One message; (platform, channel, external id) is unique, so a redelivery cannot store it twice."""
+
+    channel_id: PydanticObjectId
+    conversation_id: PydanticObjectId
+    contact_id: PydanticObjectId
+    platform: str
+    external_id: str | None = None
+    direction: Direction
+    text: str = ""
+    attachments: list[Attachment] = Field(default_factory=list)
+    sent_at: datetime
+    delivery_status: str | None = None
+    tags: dict[str, Any] | None = None
+    outbound_id: PydanticObjectId | None = None
+
+    class Settings:
+        name = "messages"
+        indexes = [
+            IndexModel(
+                [("platform", ASCENDING), ("channel_id", ASCENDING), ("external_id", ASCENDING)],
+                unique=True,
+                partialFilterExpression={"external_id": {"$type": "string"}},
+                name="external_unique",
+            ),
+            IndexModel([("conversation_id", ASCENDING), ("sent_at", ASCENDING)], name="thread_order"),
+            IndexModel(
+                [("workspace_id", ASCENDING), ("channel_id", ASCENDING), ("sent_at", DESCENDING)],
+                name="channel_recent",
+            ),
+        ]

@@ -1,0 +1,108 @@
+"""The overview page's numbers and lists for one workspace, read straight from MongoDB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from beanie import PydanticObjectId
+from beanie.operators import In
+
+from scrm.models import Channel, Comment, Contact, Conversation, Message, Post, Workspace
+
+RECENT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRow:
+    """One channel as the overview lists it."""
+
+    name: str
+    platform: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """One recent conversation or comment: who, where, what, when."""
+
+    contact: str
+    channel: str
+    preview: str
+    status: str
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What the overview shows about one workspace."""
+
+    workspace: str
+    counts: dict[str, int]
+    channels: list[ChannelRow]
+    conversations: list[ActivityRow]
+    comments: list[ActivityRow]
+
+
+async def find_overview(workspace_name: str | None = None) -> Overview | None:
+    """The overview of the named workspace (else the oldest one), or None when there is no workspace."""
+    query = Workspace.find(Workspace.name == workspace_name) if workspace_name else Workspace.find()
+    workspace = await query.sort("+created_at").first_or_none()
+    if workspace is None or workspace.id is None:
+        return None
+    ws = workspace.id
+    channels = await Channel.find(Channel.workspace_id == ws).sort("+name").to_list()
+    channel_names = {c.id: c.name for c in channels}
+    conversations = await _recent_conversations(ws, channel_names)
+    comments = await _recent_comments(ws, channel_names)
+    counts = {
+        "channels": len(channels),
+        "contacts": await Contact.find(Contact.workspace_id == ws).count(),
+        "conversations": await Conversation.find(Conversation.workspace_id == ws).count(),
+        "messages": await Message.find(Message.workspace_id == ws).count(),
+        "posts": await Post.find(Post.workspace_id == ws).count(),
+        "comments": await Comment.find(Comment.workspace_id == ws).count(),
+    }
+    rows = [ChannelRow(c.name, c.platform, c.status.value) for c in channels]
+    return Overview(workspace.display_name or workspace.name, counts, rows, conversations, comments)
+
+
+async def _recent_conversations(
+    ws: PydanticObjectId, channel_names: dict[PydanticObjectId | None, str]
+) -> list[ActivityRow]:
+    found = await Conversation.find(Conversation.workspace_id == ws).sort("-last_message_at").limit(RECENT).to_list()
+    names = await _contact_names([c.contact_id for c in found])
+    return [
+        ActivityRow(
+            names.get(c.contact_id, "?"),
+            channel_names.get(c.channel_id, "?"),
+            c.last_message_preview,
+            c.status.value,
+            c.last_message_at,
+        )
+        for c in found
+    ]
+
+
+async def _recent_comments(
+    ws: PydanticObjectId, channel_names: dict[PydanticObjectId | None, str]
+) -> list[ActivityRow]:
+    found = await Comment.find(Comment.workspace_id == ws).sort("-created_time").limit(RECENT).to_list()
+    names = await _contact_names([c.contact_id for c in found if c.contact_id is not None])
+    return [
+        ActivityRow(
+            names.get(c.contact_id, "") if c.contact_id else "",
+            channel_names.get(c.channel_id, "?"),
+            c.text,
+            "",
+            c.created_time,
+        )
+        for c in found
+    ]
+
+
+async def _contact_names(ids: list[PydanticObjectId]) -> dict[PydanticObjectId | None, str]:
+    if not ids:
+        return {}
+    contacts = await Contact.find(In(Contact.id, ids)).to_list()
+    return {c.id: c.name or (c.identities[0].display_name if c.identities else "") for c in contacts}

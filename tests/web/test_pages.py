@@ -1,0 +1,86 @@
+"""The UI shell: the overview in English and Chinese, the language switch, readable error pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import httpx
+
+from scrm.db import Database
+from scrm.demo import load_demo
+from scrm.web import i18n
+
+HTML = {"accept": "text/html"}
+
+
+async def test_overview_shows_the_demo_workspace(client: httpx.AsyncClient, database: Database, now: datetime) -> None:
+    await load_demo(lambda: now)
+    page = await client.get("/", headers=HTML)
+    assert page.status_code == 200
+    assert "Demo Coffee Co." in page.text
+    assert 'data-count="messages"><span class="value">15<' in page.text
+    assert "王小明" in page.text and "Alice Chen" in page.text
+    assert '<script src="/static/vendor/htmx/htmx.min.js"' in page.text
+
+
+async def test_overview_without_a_workspace_says_how_to_load_one(client: httpx.AsyncClient) -> None:
+    page = await client.get("/", headers=HTML)
+    assert page.status_code == 200
+    assert "scrm demo load" in page.text
+
+
+async def test_the_language_switch_remembers_chinese(
+    client: httpx.AsyncClient, database: Database, now: datetime
+) -> None:
+    await load_demo(lambda: now)
+    switch = await client.get("/lang/zh-CN", params={"next": "/"}, follow_redirects=False)
+    assert switch.status_code in (302, 303, 307)
+    assert switch.headers["location"] == "/"
+    assert "scrm_lang=zh-CN" in switch.headers["set-cookie"]
+    client.cookies.set("scrm_lang", "zh-CN")
+    page = await client.get("/", headers=HTML)
+    assert '<html lang="zh-CN">' in page.text
+    assert "<h1>概览</h1>" in page.text
+    assert "最近的会话" in page.text
+
+
+async def test_the_browser_language_is_the_default(client: httpx.AsyncClient) -> None:
+    page = await client.get("/", headers={**HTML, "accept-language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert "<h1>概览</h1>" in page.text
+
+
+async def test_the_language_switch_never_redirects_off_site(client: httpx.AsyncClient) -> None:
+    switch = await client.get("/lang/en", params={"next": "//evil.example/"}, follow_redirects=False)
+    assert switch.headers["location"] == "/"
+
+
+async def test_an_unknown_language_is_a_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/lang/xx")
+    assert response.status_code == 404
+    assert "en, zh-CN" in response.json()["detail"]
+
+
+async def test_a_missing_page_is_a_readable_page_for_people(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no-such-page", headers={**HTML, "accept-language": "zh-CN"})
+    assert response.status_code == 404
+    assert "text/html" in response.headers["content-type"]
+    assert "页面不存在" in response.text
+
+
+async def test_api_errors_are_problem_details(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/no-such-resource", headers=HTML)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not Found"}
+
+
+def test_both_catalogs_have_the_same_keys() -> None:
+    english, chinese = i18n.catalog("en"), i18n.catalog("zh-CN")
+    assert set(english) == set(chinese)
+    assert all(chinese[key] for key in chinese)
+
+
+def test_negotiation_prefers_the_cookie_then_the_browser() -> None:
+    assert i18n.negotiate("zh-CN", "en-US") == "zh-CN"
+    assert i18n.negotiate(None, "zh-TW,zh;q=0.8") == "zh-CN"
+    assert i18n.negotiate("klingon", "fr-FR") == "en"
