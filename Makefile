@@ -36,11 +36,15 @@ $(NPM_STAMP): package.json package-lock.json
 package-lock.json: package.json
 	npm install --package-lock-only --ignore-scripts --no-audit --no-fund --loglevel=error
 
-browser: ## Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)
-	@command -v chromium >/dev/null || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+browser: ## Debian's chromium and a CJK font for the browser tests (Playwright drives it; no browser download)
+	@missing=""; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "Installing Debian packages for the browser tests:$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -93,7 +93,7 @@ async def serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         ready.cancel()
         lifespan.result()  # start-up failed: raise its error
     try:
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's ASGI types are narrower
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
     finally:

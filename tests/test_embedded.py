@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
-from scrm import embedded
 from scrm.embedded import EmbeddedMongo, EmbeddedMongoError, find_mongod
 from tests.conftest import free_port
 
@@ -27,8 +29,9 @@ def server(tmp_path: Path) -> Iterator[EmbeddedMongo]:
 
 
 def _write_and_read(uri: str, value: str | None = None) -> str | None:
+    client: MongoClient[dict[str, Any]]
     with MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
-        collection = client["lifecycle"]["notes"]
+        collection: Collection[dict[str, Any]] = client["lifecycle"]["notes"]
         if value is not None:
             collection.insert_one({"_id": "note", "value": value})
         found = collection.find_one({"_id": "note"})
@@ -40,6 +43,7 @@ def test_start_runs_a_primary_replica_set_and_stop_ends_it(server: EmbeddedMongo
     status = server.status()
     assert status.running and status.primary
     assert status.version == "6.0.5"
+    client: MongoClient[dict[str, Any]]
     with MongoClient(server.uri, serverSelectionTimeoutMS=10_000) as client:
         assert client.admin.command("replSetGetStatus")["set"] == "rs0"
     pid = status.pid
@@ -88,13 +92,13 @@ def test_a_foreign_server_on_the_port_is_reported(server: EmbeddedMongo, tmp_pat
 
 
 def test_another_cpu_is_told_to_set_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedded.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
     with pytest.raises(EmbeddedMongoError, match="SCRM_MONGODB_URI"):
         find_mongod()
 
 
 def test_another_os_is_told_to_set_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedded.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
     with pytest.raises(EmbeddedMongoError, match="x86_64 Linux only"):
         find_mongod()
 
