@@ -1,0 +1,126 @@
+"""WeChat Official Accounts (公众号) through the official API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+
+from scrm.connectors.base import Capability, Connector, Credentials, Reply
+from scrm.connectors.errors import MessageLimitReached, MessagingWindowClosed, RequestRejected
+from scrm.connectors.http import ApiClient
+from scrm.connectors.items import Inbound
+from scrm.connectors.outcomes import Outcome, Verdict, classify_status
+from scrm.connectors.ratelimit import RateLimit, TokenBucket
+from scrm.connectors.stores import AccessToken
+from scrm.connectors.tokens import AccessTokens
+from scrm.connectors.wechat.crypto import MessageCrypto
+from scrm.connectors.wechat.payloads import parse_message, parse_xml
+from scrm.connectors.wechat.streams import Followers
+
+API_URL = "https://api.weixin.qq.com/cgi-bin"
+# errcode in an HTTP 200 body (wechat.md d). 40001 invalid credential, 42001 access_token expired,
+# 40014 invalid access_token: fetch a new token once and retry. -1 "system busy", 45009 daily quota reached.
+ERRCODE_OUTCOMES: Mapping[int, Outcome] = {
+    40001: Outcome.REAUTH,
+    42001: Outcome.REAUTH,
+    40014: Outcome.REAUTH,
+    -1: Outcome.RETRY,
+    45009: Outcome.RATE_LIMITED,
+}
+# Send refusals (wechat.md c): 45015 reply time limit exceeded (48 h window), 45047 message count limit
+SEND_ERRORS: Mapping[int, type[RequestRejected]] = {45015: MessagingWindowClosed, 45047: MessageLimitReached}
+
+
+def classify_wechat(response: httpx.Response, now: datetime) -> Verdict:
+    """Judge an API answer: the status table, then any non-zero ``errcode`` in a 200 body."""
+    verdict = classify_status(response, now)
+    if verdict.outcome is not Outcome.OK:
+        return verdict
+    try:
+        body = response.json()
+    except ValueError:
+        return verdict
+    code = body.get("errcode", 0) if isinstance(body, dict) else 0
+    if not code:
+        return verdict
+    return Verdict(ERRCODE_OUTCOMES.get(code, Outcome.FAIL), None, code, str(body.get("errmsg", "")))
+
+
+@dataclass
+class AccessTokenAuth:
+    """Adds the app's ``access_token`` to each call; a refused token is replaced once for all callers."""
+
+    tokens: AccessTokens
+    creds: Credentials
+    token_api: ApiClient
+    """A client without authentication, for the token endpoint itself."""
+
+    @property
+    def key(self) -> str:
+        """The token's key in the store: one token per app, whichever channel uses it."""
+        return f"wechat:{self.creds['app_id']}"
+
+    async def params(self) -> Mapping[str, str]:
+        """Return ``access_token=<token>``."""
+        return {"access_token": await self.tokens.get(self.key, self.fetch)}
+
+    async def renew(self, rejected: Mapping[str, str]) -> None:
+        """Replace the refused token unless another caller already did."""
+        await self.tokens.refresh(self.key, rejected.get("access_token", ""), self.fetch)
+
+    async def fetch(self) -> AccessToken:
+        """Ask for a new token (wechat.md d: ``GET cgi-bin/token`` → ``access_token``, ``expires_in`` 7200)."""
+        creds = self.creds
+        params = {"grant_type": "client_credential", "appid": creds["app_id"], "secret": creds["app_secret"]}
+        body = (await self.token_api.call("GET", "/token", params=params)).json()
+        expires_at = self.token_api.clock.now() + timedelta(seconds=int(body.get("expires_in", 7200)))
+        return AccessToken(body["access_token"], expires_at)
+
+
+class WeChat(Connector):
+    """WeChat Official Accounts: pushed messages and events, followers, customer-service messages."""
+
+    platform = "wechat"
+    capabilities = frozenset({Capability.MESSAGES, Capability.REPLY, Capability.FOLLOWS, Capability.PULL})
+    # No per-second limit is documented, only daily quotas per API (wechat.md d); this pace is our choice.
+    rate_limit = RateLimit(calls=10, per=timedelta(seconds=1))
+    streams = (Followers,)
+    credential_keys = frozenset({"app_id", "app_secret", "token"})
+
+    def api(self, http: httpx.AsyncClient, creds: Credentials, bucket: TokenBucket | None = None) -> ApiClient:
+        """Return a client that adds the app's access token and reads ``errcode`` answers."""
+        token_api = ApiClient(http, API_URL, self.clock, classify=classify_wechat)
+        auth = AccessTokenAuth(self.tokens, creds, token_api)
+        return ApiClient(http, API_URL, self.clock, classify=classify_wechat, bucket=bucket, auth=auth)
+
+    def parse_webhook(self, body: bytes, creds: Credentials) -> Sequence[Inbound]:
+        """Turn a push into items, decrypting it when the channel is in safe or compatible mode.
+
+        With ``encoding_aes_key`` set, the ``Encrypt`` field is authoritative (the clear fields of compatible
+        mode are not covered by ``msg_signature``); the ingress has already checked the signature.
+        """
+        fields = parse_xml(body)
+        if creds.get("encoding_aes_key") and "Encrypt" in fields:
+            crypto = MessageCrypto(creds["token"], creds["encoding_aes_key"], creds["app_id"])
+            fields = parse_xml(crypto.decrypt(fields["Encrypt"]))
+        item = parse_message(fields)
+        return [item] if item is not None else []
+
+    async def send(self, http: httpx.AsyncClient, creds: Credentials, reply: Reply) -> str:
+        """Send a customer-service text message (``message/custom/send``, wechat.md c).
+
+        Returns an empty string: this API answers only ``{"errcode":0,"errmsg":"ok"}``, with no message id.
+        The 48-hour window is checked before sending; a closed window still surfaces as ``MessagingWindowClosed``.
+        """
+        payload = {"touser": reply.to, "msgtype": "text", "text": {"content": reply.text}}
+        try:
+            await self.api(http, creds).call("POST", "/message/custom/send", json=payload, idempotent=False)
+        except RequestRejected as exc:
+            error = SEND_ERRORS.get(exc.code) if isinstance(exc.code, int) else None
+            if error is None:
+                raise
+            raise error(str(exc), status=exc.status, code=exc.code) from exc
+        return ""

@@ -1,0 +1,110 @@
+"""Every registered connector honours the contract: declaration, folder, streams and webhook parsing."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from scrm.connectors.base import Capability, Connector
+from scrm.connectors.errors import UnknownPlatform
+from scrm.connectors.http import RestStream
+from scrm.connectors.items import InboundEvent, InboundFollow, InboundMessage, InboundPost
+from scrm.connectors.registry import CONNECTORS, get_connector, iter_connectors
+
+from .conftest import SAMPLES
+from .memory import InMemoryTokenStore
+
+HERE = Path(__file__).parent
+TELEGRAM_UPDATES: list[dict[str, Any]] = json.loads((HERE / "telegram" / "fixtures" / "get_updates.json").read_text())[
+    "result"
+]
+WECHAT_PROFILES: list[dict[str, Any]] = json.loads(
+    (HERE / "wechat" / "fixtures" / "user_info_batchget.json").read_text()
+)["user_info_list"]
+
+CREDENTIALS = {
+    "telegram": {"bot_token": "123:ABC", "secret_token": "s3cret"},
+    "wechat": {"app_id": "wx2c2769f8efd9abc2", "app_secret": "secret", "token": "spamtest"},
+}
+STREAM_RECORDS: dict[tuple[str, str], list[Any]] = {
+    ("telegram", "updates"): TELEGRAM_UPDATES,
+    ("wechat", "followers"): WECHAT_PROFILES,
+}
+WEBHOOK_BODIES: dict[str, list[bytes]] = {
+    "telegram": [json.dumps(update).encode() for update in TELEGRAM_UPDATES],
+    "wechat": [(SAMPLES / "wechat_text_message.xml").read_bytes()],
+}
+ITEM_TYPES = (InboundMessage, InboundPost, InboundFollow, InboundEvent)
+
+
+@pytest.fixture(params=CONNECTORS, ids=[c.platform for c in CONNECTORS])
+def connector(request: pytest.FixtureRequest) -> Connector:
+    found: Connector = get_connector(request.param.platform, InMemoryTokenStore())
+    return found
+
+
+def test_registry_lists_every_connector_once() -> None:
+    platforms = [c.platform for c in iter_connectors(InMemoryTokenStore())]
+    assert platforms == [c.platform for c in CONNECTORS]
+    assert len(set(platforms)) == len(platforms)
+
+
+def test_unknown_platform_is_a_clear_error() -> None:
+    with pytest.raises(UnknownPlatform, match="no connector for platform 'myspace'"):
+        get_connector("myspace", InMemoryTokenStore())
+
+
+def test_platform_key_names_the_folder(connector: Connector) -> None:
+    assert type(connector).__module__ == f"scrm.connectors.{connector.platform}.connector"
+    for stream in connector.streams:
+        assert stream.__module__ == f"scrm.connectors.{connector.platform}.streams"
+
+
+def test_declaration_is_complete(connector: Connector) -> None:
+    assert isinstance(connector.capabilities, frozenset) and connector.capabilities
+    assert all(isinstance(c, Capability) for c in connector.capabilities)
+    assert connector.rate_limit.calls > 0 and connector.rate_limit.per.total_seconds() > 0
+    assert connector.credential_keys <= CREDENTIALS[connector.platform].keys()
+    if Capability.PULL in connector.capabilities:
+        assert connector.streams
+    assert inspect.iscoroutinefunction(connector.send)
+
+
+def test_streams_are_declared_rest_streams(connector: Connector) -> None:
+    names = [stream.name for stream in connector.streams]
+    assert len(set(names)) == len(names)
+    for stream in connector.streams:
+        assert issubclass(stream, RestStream)
+        assert stream.path.startswith("/")
+        assert isinstance(stream.records, str)
+        assert hasattr(stream.paginator, "next_page")
+
+
+async def test_streams_parse_sample_records(connector: Connector) -> None:
+    async with httpx.AsyncClient() as http:
+        for stream_class in connector.streams:
+            stream = connector.open_stream(stream_class, http, CREDENTIALS[connector.platform])
+            items = [stream.parse(raw) for raw in STREAM_RECORDS[(connector.platform, stream_class.name)]]
+            parsed = [item for item in items if item is not None]
+            assert parsed
+            for item in parsed:
+                assert isinstance(item, ITEM_TYPES)
+                assert item.platform == connector.platform
+                assert item.external_id
+
+
+def test_webhook_samples_parse(connector: Connector) -> None:
+    items = [
+        item
+        for body in WEBHOOK_BODIES[connector.platform]
+        for item in connector.parse_webhook(body, CREDENTIALS[connector.platform])
+    ]
+    assert items
+    assert all(isinstance(item, ITEM_TYPES) and item.platform == connector.platform for item in items)
+    originals = [item for item in items if not (isinstance(item, InboundMessage) and item.edited_at)]
+    assert len({item.external_id for item in originals}) == len(originals)  # only an edit repeats an id
