@@ -5,11 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from scrm.connectors.errors import AuthRejected, ConnectorError
 from scrm.connectors.http import ApiClient, RestStream
 from scrm.connectors.items import Inbound
 from scrm.connectors.ratelimit import Clock, RateLimit, SystemClock, TokenBucket
@@ -34,6 +36,37 @@ class Capability(StrEnum):
     PULL = "pull"
 
 
+class ReplyKind(StrEnum):
+    """Where a reply goes: into the person's conversation, under a public comment, or as a template."""
+
+    MESSAGE = "message"
+    """A private message in the conversation ``to`` names."""
+    COMMENT = "comment"
+    """A public reply under the comment ``to`` names."""
+    PRIVATE_REPLY = "private_reply"
+    """A private message to whoever wrote the comment ``to`` names (Meta private replies: comment to chat)."""
+    TEMPLATE = "template"
+    """A pre-approved template, the only kind allowed outside the messaging window (WhatsApp)."""
+
+
+REPLY_CAPABILITIES: Mapping[ReplyKind, Capability] = {
+    ReplyKind.MESSAGE: Capability.REPLY,
+    ReplyKind.COMMENT: Capability.COMMENTS,
+    ReplyKind.PRIVATE_REPLY: Capability.COMMENTS,
+    ReplyKind.TEMPLATE: Capability.TEMPLATES,
+}
+"""The capability a connector must declare to send each kind of reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A pre-approved message template by name and language, with its body parameters in order."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One outbound text message to a person or chat on the platform.
@@ -45,6 +78,15 @@ class Reply:
     to: str
     text: str
     reply_to_id: str = ""
+    reply_token: str = ""
+    """A single-use token the platform gave with the inbound message, for a free reply (LINE ``replyToken``)."""
+    reply_token_expires_at: datetime | None = None
+    """When ``reply_token`` stops working; after it the connector sends another way (LINE: a push)."""
+    kind: ReplyKind = ReplyKind.MESSAGE
+    tag: str = ""
+    """A platform tag that lets a message out after the standard window closed (Meta ``HUMAN_AGENT``)."""
+    template: Template | None = None
+    """The template to send, for ``ReplyKind.TEMPLATE``; ``text`` is then only a preview for people."""
 
 
 class Connector(ABC):
@@ -79,6 +121,21 @@ class Connector(ABC):
 
         Raises a ``ConnectorError``: ``TemporaryFailure`` means try later, ``RequestRejected`` means give up.
         """
+
+    def diagnose(self, error: ConnectorError) -> str | None:
+        """Say what is wrong with the channel when ``error`` means it needs a person's attention.
+
+        Returns a reason to show on the channel (credentials refused or revoked, a permission missing), or
+        None when the error passes by itself (rate limits, outages) or concerns one request only. Platforms
+        with their own codes for these cases override it.
+        """
+        if isinstance(error, AuthRejected):
+            return f"{self.platform}: the platform refused the channel's credentials ({error})"
+        return None
+
+    def can_send(self, reply: Reply) -> bool:
+        """Tell whether this platform can send this kind of reply at all (see ``REPLY_CAPABILITIES``)."""
+        return REPLY_CAPABILITIES[reply.kind] in self.capabilities
 
     def open_stream(
         self,

@@ -40,6 +40,14 @@ class AuthRejected(RequestRejected):
     """The credentials or access token were refused, even after one refresh."""
 
 
+class PermissionDenied(AuthRejected):
+    """The access token works but lacks a permission the call needs; someone must grant it again."""
+
+
+class RecipientUnavailable(RequestRejected):
+    """The person cannot receive messages from us now (blocked us, deactivated; Meta error 551)."""
+
+
 class MessagingWindowClosed(RequestRejected):
     """The platform's customer-service window for this recipient has closed (WeChat errcode 45015)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
@@ -72,6 +73,11 @@ class ApiClient:
     bucket: TokenBucket | None = None
     auth: Auth | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Sent with every call: a bearer token (LINE, X), an idempotency key (LINE ``X-Line-Retry-Key``)."""
+    http_auth: httpx.Auth | None = None
+    """Signs each request as it leaves, for schemes whose signature covers the request itself (X OAuth 1.0a)."""
+    _resume_at: datetime | None = field(default=None, init=False, repr=False)
 
     def url(self, path: str) -> str:
         """Return the absolute URL of ``path`` (absolute URLs pass through)."""
@@ -90,6 +96,7 @@ class ApiClient:
         attempt, reauthed = 0, False
         while True:
             attempt += 1
+            await self._wait_for_quota()
             if self.bucket is not None:
                 await self.bucket.acquire()
             auth_params = await self.auth.params() if self.auth is not None else {}
@@ -99,6 +106,8 @@ class ApiClient:
                 continue
             verdict = self.classify(response, self.clock.now())
             if verdict.outcome is Outcome.OK:
+                if verdict.pause is not None:
+                    self._resume_at = self.clock.now() + timedelta(seconds=verdict.pause)
                 return response
             if verdict.outcome is Outcome.REAUTH and self.auth is not None and not reauthed:
                 await self.auth.renew(auth_params)
@@ -119,7 +128,8 @@ class ApiClient:
         try:
             # merged into the URL: httpx's params= would drop a query the platform put in a next-page URL
             url = httpx.URL(self.url(path)).copy_merge_params(dict(params))
-            return await self.http.request(method, url, json=json)
+            auth = self.http_auth if self.http_auth is not None else httpx.USE_CLIENT_DEFAULT
+            return await self.http.request(method, url, json=json, headers=dict(self.headers), auth=auth)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             safe = True  # the request never reached the platform
             error: httpx.TransportError = exc
@@ -129,6 +139,17 @@ class ApiClient:
             raise TemporaryFailure(f"{method} {path}: {error!r}") from error
         await self.clock.sleep(self.policy.delay(attempt, None))
         return None
+
+    async def _wait_for_quota(self) -> None:
+        """Wait out a quota an earlier answer said was used up; raise ``RateLimited`` if that is too long."""
+        if self._resume_at is None:
+            return
+        wait = (self._resume_at - self.clock.now()).total_seconds()
+        if wait > self.policy.max_wait:
+            raise RateLimited("the platform's quota is used up until its reset", wait)
+        self._resume_at = None
+        if wait > 0:
+            await self.clock.sleep(wait)
 
     async def _wait_or_raise(self, verdict: Verdict, status: int, attempt: int, idempotent: bool) -> None:
         message = f"HTTP {status} code={verdict.code}: {verdict.detail}"
@@ -191,6 +212,10 @@ class RestStream(ABC, Generic[T]):
     def parse(self, raw: Any) -> T | None:
         """Turn one raw record into an item; None for a kind of record this stream does not carry."""
 
+    def page_records(self, body: Any) -> list[Any]:
+        """Return one page's records; override to join in what the page carries beside them (X ``includes``)."""
+        return list(lookup(body, self.records) or [])
+
     async def enrich(self, records: list[Any]) -> list[Any]:
         """Complete one page of records with further calls (profiles by id, say); the default keeps them."""
         return records
@@ -218,7 +243,7 @@ class RestStream(ABC, Generic[T]):
             except RequestIgnored:
                 return
             body = response.json()
-            raw_records = lookup(body, self.records) or []
+            raw_records = self.page_records(body)
             for raw in await self.enrich(list(raw_records)):
                 cursor = self.cursor_of(raw)
                 item = self.parse(raw)

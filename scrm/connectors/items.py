@@ -99,6 +99,8 @@ class InboundComment:
     parent_id: str = ""
     attachments: tuple[Attachment, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    edited_at: datetime | None = None
+    """Set when the author edited the comment: the ``external_id`` stays, so ingest can replace the text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,5 +137,39 @@ class InboundEvent:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
+class DeliveryState(StrEnum):
+    """How far a message we sent has got: the platform's delivery report."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundStatus(InboundEvent):
+    """A delivery report on a message we sent: sent, delivered, read or failed.
+
+    An ``InboundEvent`` whose ``kind`` is the ``DeliveryState`` and ``key`` the sent message's id, so whatever
+    handles events handles it too; ``sender`` is the recipient. Platforms that report a ``watermark`` instead of
+    ids (Meta Messenger) leave ``key`` empty: every message sent to the recipient up to ``watermark`` has
+    reached the state.
+    """
+
+    watermark: datetime | None = None
+    error_code: str = ""
+    error: str = ""
+
+    @property
+    def state(self) -> DeliveryState:
+        """The state the message reached."""
+        return DeliveryState(self.kind)
+
+    @property
+    def message_id(self) -> str:
+        """The id the platform gave the sent message, or "" for a watermark report."""
+        return self.key
+
+
 Inbound = InboundMessage | InboundPost | InboundComment | InboundFollow | InboundEvent
-"""Any inbound item."""
+"""Any inbound item (an ``InboundStatus`` is an ``InboundEvent``)."""

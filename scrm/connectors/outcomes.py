@@ -50,6 +50,8 @@ class Verdict:
     retry_after: float | None = None
     code: int | str | None = None
     detail: str = ""
+    pause: float | None = None
+    """On a successful call: the platform's quota is used up, so wait this many seconds before the next one."""
 
 
 def outcome_for_status(status: int, overrides: Mapping[int, Outcome] | None = None) -> Outcome:
@@ -74,6 +76,22 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+def quota_reset_wait(headers: httpx.Headers, now: datetime, prefix: str) -> float | None:
+    """Read ``<prefix>remaining`` / ``<prefix>reset`` quota headers: seconds until reset when none is left.
+
+    ``reset`` is a Unix time in seconds (X ``x-rate-limit-reset``, x.md d). None when calls remain or the
+    headers are missing or unreadable.
+    """
+    try:
+        remaining = int(headers.get(prefix + "remaining", ""))
+        reset = float(headers.get(prefix + "reset", ""))
+    except ValueError:
+        return None
+    if remaining > 0:
+        return None
+    return max(0.0, reset - now.timestamp())
 
 
 def classify_status(response: httpx.Response, now: datetime) -> Verdict:

@@ -6,12 +6,16 @@ from collections.abc import Iterator
 
 from scrm.connectors.base import Connector
 from scrm.connectors.errors import UnknownPlatform
+from scrm.connectors.line import Line
+from scrm.connectors.meta import Meta
 from scrm.connectors.ratelimit import Clock
 from scrm.connectors.stores import TokenStore
 from scrm.connectors.telegram import Telegram
 from scrm.connectors.wechat import WeChat
+from scrm.connectors.wecom import WeCom
+from scrm.connectors.x import X
 
-CONNECTORS: tuple[type[Connector], ...] = (Telegram, WeChat)
+CONNECTORS: tuple[type[Connector], ...] = (Telegram, WeChat, Line, X, WeCom, Meta)
 
 
 def iter_connectors(tokens: TokenStore, clock: Clock | None = None) -> Iterator[Connector]:

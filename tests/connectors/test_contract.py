@@ -13,7 +13,7 @@ import pytest
 from scrm.connectors.base import Capability, Connector
 from scrm.connectors.errors import UnknownPlatform
 from scrm.connectors.http import RestStream
-from scrm.connectors.items import InboundEvent, InboundFollow, InboundMessage, InboundPost
+from scrm.connectors.items import InboundComment, InboundEvent, InboundFollow, InboundMessage, InboundPost
 from scrm.connectors.registry import CONNECTORS, get_connector, iter_connectors
 
 from .conftest import SAMPLES
@@ -26,20 +26,72 @@ TELEGRAM_UPDATES: list[dict[str, Any]] = json.loads((HERE / "telegram" / "fixtur
 WECHAT_PROFILES: list[dict[str, Any]] = json.loads(
     (HERE / "wechat" / "fixtures" / "user_info_batchget.json").read_text()
 )["user_info_list"]
+LINE_PROFILE: dict[str, Any] = json.loads((HERE / "line" / "fixtures" / "profile.json").read_text())
+X_MENTIONS: list[dict[str, Any]] = json.loads((HERE / "x" / "fixtures" / "mentions_page.json").read_text())["data"]
+X_FOLLOWERS: list[dict[str, Any]] = json.loads((HERE / "x" / "fixtures" / "followers_page.json").read_text())["data"]
+WECOM_CONTACTS: list[dict[str, Any]] = json.loads(
+    (HERE / "wecom" / "fixtures" / "batch_get_by_user.json").read_text(encoding="utf-8")
+)["external_contact_list"]
+WECOM_KF: list[dict[str, Any]] = json.loads(
+    (HERE / "wecom" / "fixtures" / "sync_msg.json").read_text(encoding="utf-8")
+)["msg_list"]
 
 CREDENTIALS = {
     "telegram": {"bot_token": "123:ABC", "secret_token": "s3cret"},
     "wechat": {"app_id": "wx2c2769f8efd9abc2", "app_secret": "secret", "token": "spamtest"},
+    "line": {"channel_secret": "channel_secret", "channel_access_token": "token"},
+    "x": {
+        "consumer_key": "ck",
+        "consumer_secret": "cs",
+        "access_token": "4337869213-at",
+        "access_token_secret": "ats",
+        "bearer_token": "bt",
+        "user_id": "4337869213",
+    },
+    "wecom": {
+        "corp_id": "ww1436e0e65a779aee",
+        "secret": "secret",
+        "token": "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
+        "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+        "open_kfid": "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q",
+    },
 }
 STREAM_RECORDS: dict[tuple[str, str], list[Any]] = {
     ("telegram", "updates"): TELEGRAM_UPDATES,
     ("wechat", "followers"): WECHAT_PROFILES,
+    ("line", "followers"): [LINE_PROFILE],
+    ("x", "mentions"): X_MENTIONS,
+    ("x", "followers"): X_FOLLOWERS,
+    ("wecom", "external_contacts"): WECOM_CONTACTS,
+    ("wecom", "kf_messages"): WECOM_KF,
 }
 WEBHOOK_BODIES: dict[str, list[bytes]] = {
     "telegram": [json.dumps(update).encode() for update in TELEGRAM_UPDATES],
     "wechat": [(SAMPLES / "wechat_text_message.xml").read_bytes()],
+    "line": [(HERE / "line" / "fixtures" / "webhook_events.json").read_bytes()],
+    "x": [
+        (SAMPLES / "x_account_activity_direct_message_events.json").read_bytes(),
+        (HERE / "x" / "fixtures" / "tweet_create_events.json").read_bytes(),
+        (HERE / "x" / "fixtures" / "follow_events.json").read_bytes(),
+    ],
+    "wecom": [(SAMPLES / "wecom_encrypted_callback.xml").read_bytes()],
 }
-ITEM_TYPES = (InboundMessage, InboundPost, InboundFollow, InboundEvent)
+META_RECORDS: dict[str, list[Any]] = json.loads((HERE / "meta" / "fixtures" / "graph_records.json").read_text())
+CREDENTIALS["meta"] = {
+    "app_secret": "app-secret",
+    "verify_token": "verify-token",
+    "page_id": "682498171943165",
+    "page_access_token": "page-token",
+    "instagram_account_id": "17841405822304914",
+    "whatsapp_phone_number_id": "106540352242922",
+    "whatsapp_token": "wa-token",
+}
+STREAM_RECORDS.update({("meta", name): records for name, records in META_RECORDS.items()})
+WEBHOOK_BODIES["meta"] = [
+    (HERE / "meta" / "fixtures" / name).read_bytes()
+    for name in ("messenger_message.json", "page_feed_comment_add.json", "whatsapp_text.json", "whatsapp_statuses.json")
+]
+ITEM_TYPES = (InboundMessage, InboundPost, InboundComment, InboundFollow, InboundEvent)
 
 
 @pytest.fixture(params=CONNECTORS, ids=[c.platform for c in CONNECTORS])

@@ -36,6 +36,14 @@ SEND_ERRORS: Mapping[int, type[RequestRejected]] = {45015: MessagingWindowClosed
 
 def classify_wechat(response: httpx.Response, now: datetime) -> Verdict:
     """Judge an API answer: the status table, then any non-zero ``errcode`` in a 200 body."""
+    return classify_errcode(response, now, ERRCODE_OUTCOMES)
+
+
+def classify_errcode(response: httpx.Response, now: datetime, errcodes: Mapping[int, Outcome]) -> Verdict:
+    """Judge an answer of the WeChat family (Official Accounts, WeCom): the status table, then ``errcode``.
+
+    A non-zero ``errcode`` in a 200 body is looked up in ``errcodes``; codes not listed there fail.
+    """
     verdict = classify_status(response, now)
     if verdict.outcome is not Outcome.OK:
         return verdict
@@ -46,7 +54,7 @@ def classify_wechat(response: httpx.Response, now: datetime) -> Verdict:
     code = body.get("errcode", 0) if isinstance(body, dict) else 0
     if not code:
         return verdict
-    return Verdict(ERRCODE_OUTCOMES.get(code, Outcome.FAIL), None, code, str(body.get("errmsg", "")))
+    return Verdict(errcodes.get(code, Outcome.FAIL), None, code, str(body.get("errmsg", "")))
 
 
 @dataclass
@@ -71,11 +79,15 @@ class AccessTokenAuth:
         """Replace the refused token unless another caller already did."""
         await self.tokens.refresh(self.key, rejected.get("access_token", ""), self.fetch)
 
-    async def fetch(self) -> AccessToken:
-        """Ask for a new token (wechat.md d: ``GET cgi-bin/token`` → ``access_token``, ``expires_in`` 7200)."""
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        """Return the token endpoint's path and query (wechat.md d: ``GET cgi-bin/token``)."""
         creds = self.creds
-        params = {"grant_type": "client_credential", "appid": creds["app_id"], "secret": creds["app_secret"]}
-        body = (await self.token_api.call("GET", "/token", params=params)).json()
+        return "/token", {"grant_type": "client_credential", "appid": creds["app_id"], "secret": creds["app_secret"]}
+
+    async def fetch(self) -> AccessToken:
+        """Ask for a new token (wechat.md d: ``access_token`` and ``expires_in``, 7200 s when absent)."""
+        path, params = self.token_request()
+        body = (await self.token_api.call("GET", path, params=params)).json()
         expires_at = self.token_api.clock.now() + timedelta(seconds=int(body.get("expires_in", 7200)))
         return AccessToken(body["access_token"], expires_at)
 

@@ -1,0 +1,139 @@
+"""LINE Official Accounts through the Messaging API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from scrm.connectors.base import Capability, Connector, Credentials, Reply, ReplyKind
+from scrm.connectors.errors import ConnectorError, RequestRejected
+from scrm.connectors.http import ApiClient
+from scrm.connectors.items import Inbound, Sender
+from scrm.connectors.line.payloads import parse_body, sender_from_profile
+from scrm.connectors.line.streams import Followers
+from scrm.connectors.outcomes import Outcome, Verdict, classify_status, outcome_for_status
+from scrm.connectors.ratelimit import RateLimit, TokenBucket
+
+API_URL = "https://api.line.me"
+# Statuses read LINE's way: 401 means the channel access token is invalid, expired or revoked; a
+# long-lived token cannot be refreshed by us, so it fails as an auth error (channel-access-token doc).
+STATUS_OVERRIDES = {401: Outcome.REAUTH}
+# A 429 for the monthly message quota will not pass by waiting; its text is "You have reached your monthly
+# limit." per the Messaging API reference's error list — [unverified] wording, matched loosely.
+MONTHLY_LIMIT = "monthly limit"
+ACCEPTED_REQUEST = "x-line-accepted-request-id"
+
+
+def classify_line(response: httpx.Response, now: datetime) -> Verdict:
+    """Judge a Messaging API answer: the status table with LINE's readings of 401, 409 and 429.
+
+    A 409 with ``x-line-accepted-request-id`` answers a retried push whose ``X-Line-Retry-Key`` was already
+    accepted: the message went out the first time (developers.line.biz/en/docs/messaging-api/retrying-api-request).
+    """
+    verdict = classify_status(response, now)
+    status = response.status_code
+    if status == 409 and ACCEPTED_REQUEST in response.headers:
+        return Verdict(Outcome.OK)
+    if status == 429 and MONTHLY_LIMIT in response.text.lower():
+        return Verdict(Outcome.FAIL, None, "monthly_limit", verdict.detail)
+    outcome = outcome_for_status(status, STATUS_OVERRIDES)
+    return Verdict(outcome, verdict.retry_after, status if outcome is not Outcome.OK else None, verdict.detail)
+
+
+class Line(Connector):
+    """LINE Official Accounts: webhook events, followers with profiles, reply and push messages."""
+
+    platform = "line"
+    capabilities = frozenset({Capability.MESSAGES, Capability.REPLY, Capability.FOLLOWS, Capability.PULL})
+    # line.md d: LINE answers 429 when a limit is passed, but the numbers per endpoint are [unverified];
+    # 100 calls/s is our own conservative pace, not a published figure.
+    rate_limit = RateLimit(calls=100, per=timedelta(seconds=1))
+    streams = (Followers,)
+    credential_keys = frozenset({"channel_secret", "channel_access_token"})
+
+    def api(self, http: httpx.AsyncClient, creds: Credentials, bucket: TokenBucket | None = None) -> ApiClient:
+        """Return a client that sends the channel access token as a bearer token (line.md c)."""
+        return self._client(http, creds, bucket)
+
+    def parse_webhook(self, body: bytes, creds: Credentials) -> Sequence[Inbound]:
+        """Turn a webhook body (any number of events) into items."""
+        return parse_body(body)
+
+    async def fetch_profile(self, http: httpx.AsyncClient, creds: Credentials, user_id: str) -> Sender:
+        """Return a user's display name, picture and language (``GET /v2/bot/profile/{userId}``, line.md d)."""
+        response = await self.api(http, creds).call("GET", f"/v2/bot/profile/{user_id}")
+        return sender_from_profile(response.json())
+
+    async def send(self, http: httpx.AsyncClient, creds: Credentials, reply: Reply) -> str:
+        """Send a text and return LINE's message id: a free reply while the reply token lasts, else a push.
+
+        Pushes count against the monthly message quota; replies do not (line.md c). A reply token is used
+        once: a refused one (400 "Invalid reply token") sent nothing, so the text then goes as a push.
+        """
+        if reply.kind is not ReplyKind.MESSAGE:
+            raise RequestRejected(f"line cannot send a {reply.kind} reply", status=0, code="unsendable")
+        if self._reply_token_usable(reply):
+            payload = {"replyToken": reply.reply_token, "messages": [_text(reply)]}
+            try:
+                # not idempotent: after a lost answer a retry would find the token used and push a duplicate
+                response = await self.api(http, creds).call(
+                    "POST", "/v2/bot/message/reply", json=payload, idempotent=False
+                )
+            except RequestRejected as exc:
+                if exc.status != 400:
+                    raise
+            else:
+                return _sent_message_id(response)
+        return await self._push(http, creds, reply)
+
+    def diagnose(self, error: ConnectorError) -> str | None:
+        """Name LINE's channel problems: a refused access token, a missing permission, the monthly quota."""
+        if isinstance(error, RequestRejected) and error.code == "monthly_limit":
+            return "line: the monthly message quota is used up; pushes resume next month or with a higher plan"
+        if isinstance(error, RequestRejected) and error.status == 403:
+            return f"line: the channel is not allowed to use this API (plan or permission missing): {error}"
+        if isinstance(error, RequestRejected) and error.status == 401:
+            return f"line: the channel access token is invalid, expired or revoked: {error}"
+        return super().diagnose(error)
+
+    async def _push(self, http: httpx.AsyncClient, creds: Credentials, reply: Reply) -> str:
+        """Push with a fresh ``X-Line-Retry-Key``, so retries after a 5xx or a lost answer send once.
+
+        The key lives for this one call: a crash after LINE accepted the push and before the id is recorded
+        is the one window in which the outbox may push again.
+        """
+        retry_key = {"X-Line-Retry-Key": str(uuid.uuid4())}
+        client = self._client(http, creds, None, retry_key)
+        response = await client.call("POST", "/v2/bot/message/push", json={"to": reply.to, "messages": [_text(reply)]})
+        return _sent_message_id(response)
+
+    def _reply_token_usable(self, reply: Reply) -> bool:
+        if not reply.reply_token:
+            return False
+        return reply.reply_token_expires_at is None or self.clock.now() < reply.reply_token_expires_at
+
+    def _client(
+        self,
+        http: httpx.AsyncClient,
+        creds: Credentials,
+        bucket: TokenBucket | None,
+        extra: dict[str, str] | None = None,
+    ) -> ApiClient:
+        headers = {"Authorization": f"Bearer {creds['channel_access_token']}", **(extra or {})}
+        return ApiClient(http, API_URL, self.clock, classify=classify_line, bucket=bucket, headers=headers)
+
+
+def _text(reply: Reply) -> dict[str, Any]:
+    return {"type": "text", "text": reply.text}
+
+
+def _sent_message_id(response: httpx.Response) -> str:
+    """Return the id LINE gave the message (``sentMessages[0].id``), or the accepted request's id after a 409."""
+    if response.status_code == 409:
+        return response.headers[ACCEPTED_REQUEST]
+    sent = response.json().get("sentMessages") or [{}]
+    return str(sent[0].get("id", ""))
