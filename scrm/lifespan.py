@@ -28,7 +28,7 @@ def resources_lifespan(
             app.state.database = database
             app.state.http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT))
             if worker_role is not None:
-                await stack.enter_async_context(running_worker(worker_role))
+                await stack.enter_async_context(running_worker(worker_role, settings))
             yield
 
     return lifespan

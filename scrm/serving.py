@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
+import uvloop
 from litestar import Litestar
 
 from scrm.db import connect, mongodb_uri
@@ -26,8 +27,12 @@ def serve(app: Litestar, host: str, port: int, log_level: str) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run the worker role (the clock and its background jobs) until SIGINT or SIGTERM."""
-    asyncio.run(_worker(settings))
+    """Run the worker role (the pipeline, the clock and its jobs) until SIGINT or SIGTERM, on uvloop.
+
+    uvloop, as uvicorn uses for the web roles: the worker spends most of its time in the MongoDB driver's
+    socket I/O, which it makes markedly cheaper.
+    """
+    uvloop.run(_worker(settings))
 
 
 async def _worker(settings: Settings) -> None:
@@ -37,7 +42,7 @@ async def _worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     database = await connect(mongodb_uri(settings), settings.database)
     try:
-        async with running_worker("worker"):
+        async with running_worker("worker", settings):
             await stop.wait()
     finally:
         await database.close()

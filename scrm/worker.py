@@ -1,18 +1,35 @@
-"""The worker role: the scheduler's clock and the background jobs, in any process that runs it."""
+"""The worker role: the pipeline draining raw events, the scheduler's clock and the background jobs."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from scrm.models import WorkerHeartbeat
+from pymongo.errors import PyMongoError
+
+from scrm.channel_access import ChannelDirectory
+from scrm.models import RawEvent, WorkerHeartbeat
+from scrm.models.sealed import SecretBox
+from scrm.platform_state import MongoTokenStore
 from scrm.scheduler import IntervalJob, create_scheduler
+from scrm.settings import Settings
+from scrm.sync import PipelineContext, drain_raw_events
 
+log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
+IDLE_POLL_SECONDS = 1.0
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
 
 
 def process_id() -> str:
@@ -33,7 +50,7 @@ async def beat(role: str, started_at: datetime, now: Callable[[], datetime]) -> 
 
 
 def background_jobs(role: str, now: Callable[[], datetime]) -> list[IntervalJob]:
-    """The jobs every worker runs; later features add theirs here (each an idempotent claim on MongoDB)."""
+    """The jobs every worker runs on the clock; each is an idempotent claim on MongoDB data."""
     started_at = now()
 
     async def heartbeat() -> None:
@@ -42,21 +59,75 @@ def background_jobs(role: str, now: Callable[[], datetime]) -> list[IntervalJob]
     return [IntervalJob("heartbeat", heartbeat, HEARTBEAT_SECONDS)]
 
 
+def pipeline_context(settings: Settings, now: Callable[[], datetime] = utcnow) -> PipelineContext:
+    """What the pipeline needs in this process: channels and tokens opened with SCRM_SECRET_KEY."""
+    box = SecretBox.from_secret_key(settings.secret_key)
+    return PipelineContext(
+        channels=ChannelDirectory(box),
+        tokens=MongoTokenStore(box, now),
+        now=now,
+        keep_raw=timedelta(days=settings.raw_event_ttl_days),
+    )
+
+
+async def run_pipeline(context: PipelineContext, stop: asyncio.Event) -> None:
+    """Drain raw events until `stop`: at once when a delivery is stored (change stream), else every second."""
+    wake = asyncio.Event()
+    watcher = asyncio.create_task(_watch_new_raw_events(wake))
+    try:
+        while not stop.is_set():
+            try:
+                claimed = await drain_raw_events(context)
+            except PyMongoError as exc:
+                log.warning("The pipeline could not drain raw events: %s", exc)
+                claimed = 0
+            if claimed == 0:
+                wake.clear()
+                await _first_of(wake.wait(), stop.wait(), timeout=IDLE_POLL_SECONDS)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
 @asynccontextmanager
-async def running_worker(role: str, jobs: Sequence[IntervalJob] | None = None) -> AsyncIterator[None]:
-    """Run the worker's jobs on the clock until the block exits; one heartbeat is written before it starts."""
-
-    def now() -> datetime:
-        return datetime.now(UTC)
-
-    chosen = list(jobs) if jobs is not None else background_jobs(role, now)
+async def running_worker(
+    role: str, settings: Settings | None = None, jobs: Sequence[IntervalJob] | None = None
+) -> AsyncIterator[None]:
+    """Run the worker until the block exits: its clock, and (given settings) the pipeline draining raw events."""
+    chosen = list(jobs) if jobs is not None else background_jobs(role, utcnow)
     for job in chosen:
         if job.name == "heartbeat":
             await job.func()
     scheduler = create_scheduler(chosen)
     scheduler.start()
+    stop = asyncio.Event()
+    runner = asyncio.create_task(run_pipeline(pipeline_context(settings), stop)) if settings is not None else None
     try:
         yield
     finally:
+        stop.set()
+        if runner is not None:
+            await runner
         scheduler.shutdown(wait=False)
         await asyncio.sleep(0)
+
+
+async def _watch_new_raw_events(wake: asyncio.Event) -> None:
+    """Set `wake` whenever a raw event is inserted; without change streams the worker just polls."""
+    try:
+        collection = RawEvent.get_pymongo_collection()
+        async with await collection.watch([{"$match": {"operationType": "insert"}}]) as stream:
+            async for _ in stream:
+                wake.set()
+    except PyMongoError as exc:
+        log.info("No change stream on raw events (%s); the worker polls every %.0f s", exc, IDLE_POLL_SECONDS)
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any], timeout: float) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

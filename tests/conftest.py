@@ -21,6 +21,7 @@ from scrm.embedded import EmbeddedMongo
 from scrm.settings import Settings
 
 FIXED_NOW = datetime(2026, 5, 20, 9, 30, tzinfo=UTC)
+TEST_SECRET_KEY = "test-secret-key-for-the-test-suite-only"
 
 
 def free_port() -> int:
@@ -67,7 +68,12 @@ async def database(mongo_uri: str, database_name: str) -> AsyncIterator[Database
 def settings(mongo_uri: str, database_name: str, tmp_path: Path) -> Settings:
     """Settings pointing at the test database, with a private SCRM_HOME."""
     return Settings.from_env(
-        {"SCRM_MONGODB_URI": mongo_uri, "SCRM_DATABASE": database_name, "SCRM_HOME": str(tmp_path / "home")}
+        {
+            "SCRM_MONGODB_URI": mongo_uri,
+            "SCRM_DATABASE": database_name,
+            "SCRM_HOME": str(tmp_path / "home"),
+            "SCRM_SECRET_KEY": TEST_SECRET_KEY,
+        }
     )
 
 

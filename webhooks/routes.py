@@ -1,10 +1,81 @@
-"""The ingress routes, `/webhooks/{platform}/{channel_id}`, and the ingress-only app of `scrm webhooks`."""
+"""The ingress routes: `GET` (handshake) and `POST` (delivery) on `/webhooks/{platform}/{channel_id}`."""
 
 from __future__ import annotations
 
-from litestar import Router
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import FromPath
+
+from scrm.channel_access import ChannelAccess, ChannelDirectory
+from scrm.models.sealed import SecretBox
+from scrm.settings import Settings
+from webhooks.ingress import RawEventWriter, new_writer, raw_event_document
+from webhooks.platforms import Delivery, PlatformHook
+from webhooks.telegram import TelegramHook
+from webhooks.wechat import WeChatHook
+
+HOOKS: dict[str, PlatformHook] = {hook.platform: hook for hook in (TelegramHook(), WeChatHook())}
+
+
+@get("/{platform:str}/{channel_id:str}", summary="A platform's subscription handshake", tags=["webhooks"])
+async def handshake(
+    request: Request[Any, Any, Any], platform: FromPath[str], channel_id: FromPath[str]
+) -> Response[str]:
+    """Answer the platform's check of the webhook address (WeChat `echostr`, Meta `hub.challenge`, …)."""
+    hook, channel = await _resolve(request, platform, channel_id)
+    return hook.handshake(_query(request), channel)
+
+
+@post("/{platform:str}/{channel_id:str}", summary="A platform's delivery", tags=["webhooks"], status_code=200)
+async def receive(request: Request[Any, Any, Any], platform: FromPath[str], channel_id: FromPath[str]) -> Response[str]:
+    """Verify the delivery, store it raw and durably (a redelivery is a quiet no-op), answer as the platform expects."""
+    hook, channel = await _resolve(request, platform, channel_id)
+    body = await request.body()
+    delivery = Delivery(body=body, headers=request.headers, query=_query(request))
+    if not hook.verify(delivery, channel):
+        raise NotAuthorizedException("The delivery's signature does not verify; nothing was stored")
+    kept = {name: value for name, value in request.headers.items() if name in hook.kept_headers}
+    document = raw_event_document(channel, hook.event_id(delivery, channel), body, kept, datetime.now(UTC))
+    await _writer(request).write(document)
+    return hook.acknowledge(delivery)
 
 
 def ingress_router() -> Router:
-    """All webhook endpoints; one small module per platform adds its handshake and verification."""
-    return Router(path="/webhooks", route_handlers=[])
+    """All webhook endpoints, under `/webhooks`."""
+    return Router(path="/webhooks", route_handlers=[handshake, receive])
+
+
+async def _resolve(
+    request: Request[Any, Any, Any], platform: str, channel_id: str
+) -> tuple[PlatformHook, ChannelAccess]:
+    hook = HOOKS.get(platform)
+    if hook is None:
+        raise NotFoundException(f"No webhook for platform {platform!r}")
+    channel = await _directory(request).find(channel_id)
+    if channel is None or channel.platform != platform:
+        raise NotFoundException(f"No {platform} channel {channel_id!r}")
+    return hook, channel
+
+
+def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in request.query_params.items()}
+
+
+def _directory(request: Request[Any, Any, Any]) -> ChannelDirectory:
+    state = request.app.state
+    directory: ChannelDirectory | None = state.get("channel_directory")
+    if directory is None:
+        settings: Settings = state.settings
+        directory = state.channel_directory = ChannelDirectory(SecretBox.from_secret_key(settings.secret_key))
+    return directory
+
+
+def _writer(request: Request[Any, Any, Any]) -> RawEventWriter:
+    state = request.app.state
+    writer: RawEventWriter | None = state.get("raw_event_writer")
+    if writer is None:
+        writer = state.raw_event_writer = new_writer()
+    return writer

@@ -2,14 +2,22 @@
 
 from beanie import Document
 
+from scrm.models.api_token import ApiToken
+from scrm.models.audit import AppendOnlyError, AuditAction, AuditEntry
 from scrm.models.channel import Channel, ChannelCredentials, ChannelStatus
 from scrm.models.contact import Consent, ConsentStatus, Contact, Identity, identity_key
 from scrm.models.conversation import Conversation, ConversationStatus
 from scrm.models.follow import Follow, FollowKind
+from scrm.models.login_session import LoginSession
 from scrm.models.message import Attachment, Direction, Message
 from scrm.models.outbound import OutboundMessage, OutboundStatus
+from scrm.models.platform_state import PlatformToken, SyncCursor
 from scrm.models.post import Comment, Post
+from scrm.models.rate_counter import RateCounter
 from scrm.models.raw_event import RawEvent, RawEventStatus
+from scrm.models.scope import NotInWorkspace, WorkspaceScope, across_workspaces
+from scrm.models.sealed import SecretBox, SecretKeyError, SecretKeyMismatch, SecretKeyMissing
+from scrm.models.user import Membership, Role, User
 from scrm.models.worker import WorkerHeartbeat
 from scrm.models.workspace import Workspace
 
@@ -26,11 +34,23 @@ DOCUMENTS: tuple[type[Document], ...] = (
     RawEvent,
     OutboundMessage,
     WorkerHeartbeat,
+    SyncCursor,
+    PlatformToken,
+    User,
+    Membership,
+    LoginSession,
+    ApiToken,
+    AuditEntry,
+    RateCounter,
 )
 
 __all__ = [
     "DOCUMENTS",
+    "ApiToken",
+    "AppendOnlyError",
     "Attachment",
+    "AuditAction",
+    "AuditEntry",
     "Channel",
     "ChannelCredentials",
     "ChannelStatus",
@@ -44,13 +64,27 @@ __all__ = [
     "Follow",
     "FollowKind",
     "Identity",
+    "LoginSession",
+    "Membership",
     "Message",
+    "NotInWorkspace",
     "OutboundMessage",
     "OutboundStatus",
+    "PlatformToken",
     "Post",
+    "RateCounter",
     "RawEvent",
     "RawEventStatus",
+    "Role",
+    "SecretBox",
+    "SecretKeyError",
+    "SecretKeyMismatch",
+    "SecretKeyMissing",
+    "SyncCursor",
+    "User",
     "WorkerHeartbeat",
     "Workspace",
+    "WorkspaceScope",
+    "across_workspaces",
     "identity_key",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -11,6 +12,7 @@ from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from scrm.models.base import WorkspaceDocument
+from scrm.models.sealed import SecretBox
 
 
 class ChannelStatus(StrEnum):
@@ -48,7 +50,24 @@ class ChannelCredentials(WorkspaceDocument):
 
     channel_id: PydanticObjectId
     values: dict[str, str] = Field(default_factory=dict)
+    """Name (`bot_token`, `app_secret`…) -> sealed value (`scrm.models.sealed`); never plain text."""
 
     class Settings:
         name = "channel_credentials"
         indexes = [IndexModel([("channel_id", ASCENDING)], unique=True, name="channel_unique")]
+
+    def seal(self, box: SecretBox, plaintext: Mapping[str, str]) -> None:
+        """Replace the stored values by these, each sealed and bound to this channel and name."""
+        self.values = {name: box.seal(value, self.seal_context(name)) for name, value in plaintext.items()}
+
+    def reveal(self, box: SecretBox) -> dict[str, str]:
+        """The plain values; a SecretKeyError (with what to do) when the key in use did not seal them."""
+        return {name: box.open(value, self.seal_context(name)) for name, value in self.values.items()}
+
+    def secret(self, box: SecretBox, name: str) -> str:
+        """One plain value by name; KeyError when the channel has no such credential."""
+        return box.open(self.values[name], self.seal_context(name))
+
+    def seal_context(self, name: str) -> str:
+        """What a sealed value is bound to: this workspace, this channel and the credential's name."""
+        return f"channel-credentials/{self.workspace_id}/{self.channel_id}/{name}"

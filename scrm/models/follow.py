@@ -28,6 +28,8 @@ class Follow(WorkspaceDocument):
     kind: FollowKind
     at: datetime
     source: str = ""
+    handled_at: datetime | None = None
+    """When the pipeline finished with it (tagged, journeys run); None: a replay must finish the job."""
 
     class Settings:
         name = "follows"

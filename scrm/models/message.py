@@ -42,9 +42,12 @@ class Message(WorkspaceDocument):
     text: str = ""
     attachments: list[Attachment] = Field(default_factory=list)
     sent_at: datetime
+    edited_at: datetime | None = None
     delivery_status: str | None = None
     tags: dict[str, Any] | None = None
     outbound_id: PydanticObjectId | None = None
+    handled_at: datetime | None = None
+    """When the pipeline finished with it (tagged, journeys run); None: a replay must finish the job."""
 
     class Settings:
         name = "messages"

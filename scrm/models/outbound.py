@@ -36,6 +36,12 @@ class OutboundMessage(WorkspaceDocument):
     attempts: int = 0
     not_before: datetime | None = None
     lease_until: datetime | None = None
+    lease_owner: str | None = None
+    """The delivery round holding the row; only its holder may start sending it."""
+    sending_at: datetime | None = None
+    """When the platform call started: a row still `sending` after its lease may or may not have gone out."""
+    resend_after_crash: bool = False
+    """The source prefers a possible duplicate to a lost message: after a crash mid-send, send it again."""
     external_id: str | None = None
     error: str = ""
     sent_at: datetime | None = None
@@ -46,4 +52,5 @@ class OutboundMessage(WorkspaceDocument):
             IndexModel([("dedupe_key", ASCENDING)], unique=True, name="dedupe_unique"),
             IndexModel([("status", ASCENDING), ("not_before", ASCENDING)], name="delivery_queue"),
             IndexModel([("workspace_id", ASCENDING), ("contact_id", ASCENDING)], name="workspace_contact"),
+            IndexModel([("contact_id", ASCENDING), ("sent_at", ASCENDING)], name="contact_sent"),
         ]

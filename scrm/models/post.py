@@ -34,6 +34,8 @@ class Post(WorkspaceDocument):
     published_at: datetime
     metrics: dict[str, int] = Field(default_factory=dict)
     tags: dict[str, Any] | None = None
+    handled_at: datetime | None = None
+    """When the pipeline finished with it (tagged, journeys run); None: a replay must finish the job."""
 
     class Settings:
         name = "posts"
@@ -58,6 +60,7 @@ class Comment(WorkspaceDocument):
     created_time: datetime
     hidden: bool = False
     tags: dict[str, Any] | None = None
+    handled_at: datetime | None = None
 
     class Settings:
         name = "comments"

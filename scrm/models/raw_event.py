@@ -34,6 +34,7 @@ class RawEvent(WorkspaceDocument):
     attempts: int = 0
     received_at: datetime
     lease_until: datetime | None = None
+    lease_owner: str | None = None
     processed_at: datetime | None = None
     expire_at: datetime | None = None
 
@@ -42,6 +43,7 @@ class RawEvent(WorkspaceDocument):
         indexes = [
             IndexModel([("channel_id", ASCENDING), ("event_id", ASCENDING)], unique=True, name="delivery_unique"),
             IndexModel([("status", ASCENDING), ("received_at", ASCENDING)], name="work_queue"),
+            IndexModel([("lease_owner", ASCENDING)], sparse=True, name="lease_owner"),
             # Processed events get `expire_at` = processed time + SCRM_RAW_EVENT_TTL_DAYS; MongoDB removes them.
             IndexModel([("expire_at", ASCENDING)], expireAfterSeconds=0, name="retention"),
         ]

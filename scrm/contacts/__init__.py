@@ -1,0 +1,1 @@
+"""The unified customer profile: identities across platforms, attributes, consent."""

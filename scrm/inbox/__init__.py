@@ -1,0 +1,1 @@
+"""Conversations as the inbox works them: threading, status, assignment, replies."""

@@ -1,0 +1,112 @@
+"""Threading: every message lands in the one conversation of its (channel, thread), created on first sight."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from beanie import PydanticObjectId
+from bson import ObjectId
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
+
+from scrm.events import Where
+from scrm.inserts import DUPLICATE_KEY
+from scrm.models import Conversation, ConversationStatus
+
+REOPENED_BY_INBOUND = (ConversationStatus.RESOLVED.value, ConversationStatus.SNOOZED.value)
+ThreadKey = tuple[PydanticObjectId, str]
+"""(channel id, the platform's thread id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """New activity in a conversation: its newest time and preview, and how many new inbound messages."""
+
+    at: datetime
+    preview: str
+    inbound: int
+
+
+async def thread_conversations(
+    threads: Sequence[tuple[Where, str, PydanticObjectId]], now: datetime
+) -> dict[ThreadKey, PydanticObjectId]:
+    """The conversation of every (where, thread id, contact), creating (open) the ones seen for the first time."""
+    firsts: dict[ThreadKey, tuple[Where, PydanticObjectId]] = {}
+    for where, thread_id, contact_id in threads:
+        firsts.setdefault((where.channel_id, thread_id), (where, contact_id))
+    if not firsts:
+        return {}
+    upserts = [
+        UpdateOne(
+            {"channel_id": key[0], "external_id": key[1]},
+            {"$setOnInsert": _new_conversation(where, contact_id, now)},
+            upsert=True,
+        )
+        for key, (where, contact_id) in firsts.items()
+    ]
+    collection = Conversation.get_pymongo_collection()
+    try:
+        await collection.bulk_write(upserts, ordered=False)
+    except BulkWriteError as exc:  # another worker created some of them first: theirs are read below
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+            raise
+    query = {"$or": [{"channel_id": channel, "external_id": thread} for channel, thread in firsts]}
+    return {
+        (PydanticObjectId(found["channel_id"]), found["external_id"]): PydanticObjectId(found["_id"])
+        async for found in collection.find(query, {"channel_id": 1, "external_id": 1})
+    }
+
+
+async def touch_conversations(touches: dict[PydanticObjectId, Touch]) -> None:
+    """Move each conversation's last activity forward (never backwards); inbound messages reopen it.
+
+    Each update is an aggregation pipeline, so concurrent workers can apply messages in any order: the
+    preview follows the newest message, counters only grow.
+    """
+    if touches:
+        updates = [UpdateOne({"_id": cid}, [{"$set": _changes(touch)}]) for cid, touch in touches.items()]
+        await Conversation.get_pymongo_collection().bulk_write(updates, ordered=False)
+
+
+def merge_touch(touches: dict[PydanticObjectId, Touch], conversation_id: PydanticObjectId, touch: Touch) -> None:
+    """Fold one message's activity into the batch's touches."""
+    known = touches.get(conversation_id)
+    if known is None:
+        touches[conversation_id] = touch
+        return
+    newest = touch if touch.at >= known.at else known
+    touches[conversation_id] = Touch(newest.at, newest.preview, known.inbound + touch.inbound)
+
+
+def _changes(touch: Touch) -> dict[str, Any]:
+    newer = {"$gte": [touch.at, {"$ifNull": ["$last_message_at", touch.at]}]}
+    changes: dict[str, Any] = {
+        "last_message_at": {"$max": ["$last_message_at", touch.at]},
+        "last_message_preview": {"$cond": [newer, touch.preview, "$last_message_preview"]},
+    }
+    if touch.inbound:
+        reopen = {"$in": ["$status", list(REOPENED_BY_INBOUND)]}
+        changes |= {
+            "last_inbound_at": {"$max": ["$last_inbound_at", touch.at]},
+            "unread_count": {"$add": [{"$ifNull": ["$unread_count", 0]}, touch.inbound]},
+            "status": {"$cond": [reopen, ConversationStatus.OPEN.value, "$status"]},
+            "snoozed_until": {"$cond": [reopen, None, "$snoozed_until"]},
+        }
+    return changes
+
+
+def _new_conversation(where: Where, contact_id: PydanticObjectId, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": ObjectId(),
+        "workspace_id": where.workspace_id,
+        "created_at": now,
+        "contact_id": contact_id,
+        "platform": where.platform,
+        "status": ConversationStatus.OPEN.value,
+        "labels": [],
+        "unread_count": 0,
+        "last_message_preview": "",
+    }

@@ -1,0 +1,94 @@
+"""Channels and signed deliveries as the platforms would send them, for tests that go through the ingress."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from beanie import PydanticObjectId
+
+from scrm.connectors.wechat.crypto import MessageCrypto
+from scrm.models import Channel, ChannelCredentials, Workspace
+from scrm.models.sealed import SecretBox
+from tests.conftest import TEST_SECRET_KEY
+
+TELEGRAM_CREDENTIALS = {"bot_token": "123456:TEST-token", "secret_token": "tg-secret-0123456789"}
+WECHAT_CREDENTIALS = {
+    "app_id": "wx5823bf96d3bd56c7",
+    "app_secret": "test-app-secret",
+    "token": "QDG6eK",
+    "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+}
+
+
+@dataclass(frozen=True)
+class TestChannel:
+    """A channel stored the way the product stores one, credentials sealed."""
+
+    id: PydanticObjectId
+    workspace_id: PydanticObjectId
+    platform: str
+    credentials: dict[str, str]
+
+
+async def make_channel(platform: str, credentials: dict[str, str], workspace: str = "acme") -> TestChannel:
+    """Create (or reuse) the workspace and add a channel of `platform` with sealed credentials."""
+    found = await Workspace.find_one(Workspace.name == workspace)
+    owner = found or await Workspace(name=workspace).insert()
+    assert owner.id is not None
+    channel = await Channel(workspace_id=owner.id, platform=platform, name=f"{platform} {workspace}").insert()
+    assert channel.id is not None
+    stored = ChannelCredentials(workspace_id=owner.id, channel_id=channel.id)
+    stored.seal(SecretBox.from_secret_key(TEST_SECRET_KEY), credentials)
+    await stored.insert()
+    return TestChannel(channel.id, owner.id, platform, credentials)
+
+
+def telegram_update(update_id: int, text: str, user_id: int = 777, chat_id: int | None = None) -> bytes:
+    """A Telegram Update with one private text message, as the Bot API sends it."""
+    chat = chat_id or user_id
+    update: dict[str, Any] = {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id + 1000,
+            "from": {"id": user_id, "is_bot": False, "first_name": "Mia", "username": "mia_w", "language_code": "en"},
+            "chat": {"id": chat, "type": "private", "first_name": "Mia", "username": "mia_w"},
+            "date": 1779270000,
+            "text": text,
+        },
+    }
+    return json.dumps(update).encode()
+
+
+def telegram_headers(secret: str = TELEGRAM_CREDENTIALS["secret_token"]) -> dict[str, str]:
+    """The headers Telegram sends with a webhook set up with `secret_token`."""
+    return {"content-type": "application/json", "x-telegram-bot-api-secret-token": secret}
+
+
+def wechat_text_xml(msg_id: str, text: str, openid: str = "oUser_wang_0001") -> str:
+    """A plain-mode WeChat text message push."""
+    return (
+        f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>1779270000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+def wechat_safe_delivery(plain_xml: str, timestamp: str = "1779270000", nonce: str = "n0nce") -> tuple[bytes, dict[str, str]]:
+    """A safe-mode push: the message encrypted with the channel's EncodingAESKey, and its query parameters."""
+    creds = WECHAT_CREDENTIALS
+    crypto = MessageCrypto(creds["token"], creds["encoding_aes_key"], creds["app_id"])
+    encrypt = crypto.encrypt(plain_xml)
+    body = f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    plain_signature = hashlib.sha1("".join(sorted([creds["token"], timestamp, nonce])).encode()).hexdigest()  # noqa: S324
+    query = {
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "signature": plain_signature,
+        "encrypt_type": "aes",
+        "msg_signature": crypto.signature(timestamp, nonce, encrypt),
+        "openid": "oUser_wang_0001",
+    }
+    return body.encode(), query
