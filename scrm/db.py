@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,3 +79,13 @@ async def check_health(database: Database) -> MongoHealth:
     except PyMongoError as exc:
         return MongoHealth(ok=False, error=type(exc).__name__)
     return MongoHealth(ok=True, version=str(info.get("version")), primary=bool(hello.get("isWritablePrimary")))
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Connect for the length of a block (commands that run once), closing the client afterwards."""
+    database = await connect(mongodb_uri(settings), settings.database)
+    try:
+        yield database
+    finally:
+        await database.close()

@@ -144,9 +144,9 @@ async def _record_messages(
     for index, stored, created in zip(positions, outcome.stored, outcome.created, strict=True):
         item, where = batch[index]
         assert isinstance(item, InboundMessage)
-        if created:
-            merge_touch(touches, stored["conversation_id"], Touch(item.at, _preview(item), 1))
-        elif item.edited_at is not None and item.text != stored.get("text"):
+        if created or stored.get("handled_at") is None:  # a replay re-applies the idempotent part
+            merge_touch(touches, stored["conversation_id"], Touch(item.at, _preview(item), True, int(created)))
+        if not created and item.edited_at is not None and item.text != stored.get("text"):
             edits.append(UpdateOne({"_id": stored["_id"]}, {"$set": {"text": item.text, "edited_at": item.edited_at}}))
             stored["text"] = item.text
         if stored.get("handled_at") is None:

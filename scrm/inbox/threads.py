@@ -23,11 +23,16 @@ ThreadKey = tuple[PydanticObjectId, str]
 
 @dataclass(frozen=True, slots=True)
 class Touch:
-    """New activity in a conversation: its newest time and preview, and how many new inbound messages."""
+    """Activity in a conversation: its newest time and preview, whether inbound, and how many new unread.
+
+    Everything but `unread` is idempotent ($max, newest-wins), so a replay after a crash applies it again;
+    `unread` counts only messages this call created.
+    """
 
     at: datetime
     preview: str
-    inbound: int
+    inbound: bool
+    unread: int
 
 
 async def thread_conversations(
@@ -78,7 +83,8 @@ def merge_touch(touches: dict[PydanticObjectId, Touch], conversation_id: Pydanti
         touches[conversation_id] = touch
         return
     newest = touch if touch.at >= known.at else known
-    touches[conversation_id] = Touch(newest.at, newest.preview, known.inbound + touch.inbound)
+    inbound = known.inbound or touch.inbound
+    touches[conversation_id] = Touch(newest.at, newest.preview, inbound, known.unread + touch.unread)
 
 
 def _changes(touch: Touch) -> dict[str, Any]:
@@ -91,7 +97,7 @@ def _changes(touch: Touch) -> dict[str, Any]:
         reopen = {"$in": ["$status", list(REOPENED_BY_INBOUND)]}
         changes |= {
             "last_inbound_at": {"$max": ["$last_inbound_at", touch.at]},
-            "unread_count": {"$add": [{"$ifNull": ["$unread_count", 0]}, touch.inbound]},
+            "unread_count": {"$add": [{"$ifNull": ["$unread_count", 0]}, touch.unread]},
             "status": {"$cond": [reopen, ConversationStatus.OPEN.value, "$status"]},
             "snoozed_until": {"$cond": [reopen, None, "$snoozed_until"]},
         }
