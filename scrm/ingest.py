@@ -76,8 +76,12 @@ async def record_many(batch: Batch, now: datetime) -> list[Event | None]:
     def post(item: InboundPost, where: Where) -> dict[str, Any]:
         return post_document(item, where, now)
 
-    await _record_kind(batch, InboundComment, Comment, comment, events)
     await _record_kind(batch, InboundPost, Post, post, events)
+    await _link_comments_to_posts(batch)
+    lookups.posts = await _post_ids(
+        [(where, item.post_id) for item, where in batch if isinstance(item, InboundComment)]
+    )
+    await _record_kind(batch, InboundComment, Comment, comment, events)
     await _record_kind(batch, InboundFollow, Follow, follow, events)
     await touch_conversations(touches)
     await apply_delivery_reports([(item, where) for item, where in batch if isinstance(item, InboundStatus)])
@@ -187,6 +191,15 @@ def _event_for(item: Inbound, where: Where, stored: dict[str, Any]) -> Event | N
             return ContactFollowed(where, contact_id, oid, item.at, item.source)
         return ContactUnfollowed(where, contact_id, oid, item.at)
     return None
+
+
+async def _link_comments_to_posts(batch: Batch) -> None:
+    """Comments that arrived before their post (webhooks keep no order) get linked once the post is stored."""
+    posts = [(where, item.external_id) for item, where in batch if isinstance(item, InboundPost)]
+    for (channel_id, external_id), post_id in (await _post_ids(posts)).items():
+        await Comment.get_pymongo_collection().update_many(
+            {"channel_id": channel_id, "post_external_id": external_id, "post_id": None}, {"$set": {"post_id": post_id}}
+        )
 
 
 async def _post_ids(wanted: list[tuple[Where, str]]) -> dict[tuple[PydanticObjectId, str], PydanticObjectId]:

@@ -10,15 +10,18 @@ from litestar import Litestar
 
 from scrm.db import connect, mongodb_uri
 from scrm.settings import Settings
-from scrm.worker import running_worker
 
 HTTP_TIMEOUT = httpx.Timeout(15.0)
 
 
 def resources_lifespan(
-    settings: Settings, *, worker_role: str | None = None
+    settings: Settings, *, also: Callable[[], AbstractAsyncContextManager[None]] | None = None
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan putting `database` and `http` on `app.state`; with a role, it also runs the worker."""
+    """A Litestar lifespan putting `database` and `http` on `app.state`, and running `also` (the worker) inside.
+
+    The worker arrives as an argument so that the webhook ingress, which shares this lifespan, never imports
+    the worker (and through it spaCy).
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -27,8 +30,8 @@ def resources_lifespan(
             stack.push_async_callback(database.close)
             app.state.database = database
             app.state.http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT))
-            if worker_role is not None:
-                await stack.enter_async_context(running_worker(worker_role, settings))
+            if also is not None:
+                await stack.enter_async_context(also())
             yield
 
     return lifespan

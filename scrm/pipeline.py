@@ -9,7 +9,7 @@ trips to MongoDB (and one `nlp.pipe` call) whatever the batch's size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,11 +22,19 @@ from scrm.events import CommentReceived, Event, MessageReceived, Where
 from scrm.models import Comment, Message
 
 
+class TagSet(Protocol):
+    """The tags of one text (language, sentiment, intent, entities, model version)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The tags as stored on the message or comment."""
+        ...
+
+
 class Tagger(Protocol):
     """Tags texts with language, sentiment, intent and entities; `tag_many` is CPU-bound (run off the loop)."""
 
-    def tag_many(self, texts: Sequence[str]) -> Sequence[Mapping[str, Any]]:
-        """One mapping of tags per text, in order."""
+    def tag_many(self, texts: Sequence[str]) -> Sequence[TagSet]:
+        """The tags of each text, in order."""
         ...
 
 
@@ -60,7 +68,7 @@ async def tag(events: list[Event | None], tagger: Tagger) -> list[Event | None]:
     for index, found in zip(positions, tags, strict=True):
         event = events[index]
         assert isinstance(event, MessageReceived | CommentReceived)
-        values = dict(found)
+        values = found.to_dict()
         tagged[index] = replace(event, tags=values)
         if isinstance(event, MessageReceived):
             writes[Message].append(UpdateOne({"_id": event.message_id}, {"$set": {"tags": values}}))

@@ -12,19 +12,25 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from pymongo.errors import PyMongoError
 
 from scrm.channel_access import ChannelDirectory
+from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
+from scrm.delivery import DeliveryContext, run_delivery
 from scrm.models import RawEvent, WorkerHeartbeat
 from scrm.models.sealed import SecretBox
+from scrm.pipeline import Tagger
 from scrm.platform_state import MongoTokenStore
 from scrm.scheduler import IntervalJob, create_scheduler
 from scrm.settings import Settings
-from scrm.sync import PipelineContext, drain_raw_events
+from scrm.sync import PipelineContext, drain_raw_events, poll
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 IDLE_POLL_SECONDS = 1.0
+PULL_SYNC_SECONDS = 30.0
+"""How often the clock looks for channels due for a pull; each channel has its own interval (`pull_schedule`)."""
 
 
 def utcnow() -> datetime:
@@ -49,25 +55,52 @@ async def beat(role: str, started_at: datetime, now: Callable[[], datetime]) -> 
     )
 
 
-def background_jobs(role: str, now: Callable[[], datetime]) -> list[IntervalJob]:
-    """The jobs every worker runs on the clock; each is an idempotent claim on MongoDB data."""
+def background_jobs(role: str, now: Callable[[], datetime], settings: Settings | None = None) -> list[IntervalJob]:
+    """The jobs every worker runs on the clock; each is an idempotent claim on MongoDB data.
+
+    Given settings, the clock also pulls the channels whose platform supports pulling, on their intervals.
+    """
     started_at = now()
 
     async def heartbeat() -> None:
         await beat(role, started_at, now)
 
-    return [IntervalJob("heartbeat", heartbeat, HEARTBEAT_SECONDS)]
+    jobs = [IntervalJob("heartbeat", heartbeat, HEARTBEAT_SECONDS)]
+    if settings is not None:
+        jobs.append(pull_sync_job(pipeline_context(settings, now)))
+    return jobs
 
 
-def pipeline_context(settings: Settings, now: Callable[[], datetime] = utcnow) -> PipelineContext:
-    """What the pipeline needs in this process: channels and tokens opened with SCRM_SECRET_KEY."""
+def pull_sync_job(context: PipelineContext) -> IntervalJob:
+    """Pull every channel whose interval has passed; a lease on each channel keeps other workers off it."""
+    buckets = ChannelBuckets(SystemClock())
+
+    async def pull_due_channels() -> None:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+            await poll(context, http, buckets=buckets)
+
+    return IntervalJob("pull_sync", pull_due_channels, PULL_SYNC_SECONDS)
+
+
+def pipeline_context(
+    settings: Settings, now: Callable[[], datetime] = utcnow, tagger: Tagger | None = None
+) -> PipelineContext:
+    """What the pipeline needs in this process: channels and tokens opened with SCRM_SECRET_KEY, the tagger."""
     box = SecretBox.from_secret_key(settings.secret_key)
     return PipelineContext(
         channels=ChannelDirectory(box),
         tokens=MongoTokenStore(box, now),
         now=now,
         keep_raw=timedelta(days=settings.raw_event_ttl_days),
+        tagger=tagger,
     )
+
+
+async def load_tagger() -> Tagger:
+    """The shipped NLP models, loaded once per worker process, off the event loop (spaCy reads its files)."""
+    from scrm.nlp import Tagger as NlpTagger
+
+    return await asyncio.to_thread(NlpTagger.load)
 
 
 async def run_pipeline(context: PipelineContext, stop: asyncio.Event) -> None:
@@ -83,31 +116,43 @@ async def run_pipeline(context: PipelineContext, stop: asyncio.Event) -> None:
                 claimed = 0
             if claimed == 0:
                 wake.clear()
-                await _first_of(wake.wait(), stop.wait(), timeout=IDLE_POLL_SECONDS)
+                await _first_of(wake.wait(), stop.wait(), within=IDLE_POLL_SECONDS)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
 
 
+async def run_outbox(settings: Settings, stop: asyncio.Event, now: Callable[[], datetime] = utcnow) -> None:
+    """Send queued outbound messages until `stop`, with one HTTP client and one bucket per channel."""
+    box = SecretBox.from_secret_key(settings.secret_key)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+        buckets = ChannelBuckets(SystemClock())
+        context = DeliveryContext(ChannelDirectory(box), MongoTokenStore(box, now), http, buckets, now)
+        await run_delivery(context, stop)
+
+
 @asynccontextmanager
 async def running_worker(
     role: str, settings: Settings | None = None, jobs: Sequence[IntervalJob] | None = None
 ) -> AsyncIterator[None]:
-    """Run the worker until the block exits: its clock, and (given settings) the pipeline draining raw events."""
-    chosen = list(jobs) if jobs is not None else background_jobs(role, utcnow)
+    """Run the worker until the block exits: its clock, and (given settings) the pipeline and the delivery."""
+    chosen = list(jobs) if jobs is not None else background_jobs(role, utcnow, settings)
     for job in chosen:
         if job.name == "heartbeat":
             await job.func()
     scheduler = create_scheduler(chosen)
     scheduler.start()
     stop = asyncio.Event()
-    runner = asyncio.create_task(run_pipeline(pipeline_context(settings), stop)) if settings is not None else None
+    runners = []
+    if settings is not None:
+        runners.append(asyncio.create_task(run_pipeline(pipeline_context(settings), stop)))
+        runners.append(asyncio.create_task(run_outbox(settings, stop)))
     try:
         yield
     finally:
         stop.set()
-        if runner is not None:
+        for runner in runners:
             await runner
         scheduler.shutdown(wait=False)
         await asyncio.sleep(0)
@@ -124,10 +169,10 @@ async def _watch_new_raw_events(wake: asyncio.Event) -> None:
         log.info("No change stream on raw events (%s); the worker polls every %.0f s", exc, IDLE_POLL_SECONDS)
 
 
-async def _first_of(*waits: Coroutine[Any, Any, Any], timeout: float) -> None:
+async def _first_of(*waits: Coroutine[Any, Any, Any], within: float) -> None:
     tasks = [asyncio.ensure_future(w) for w in waits]
     try:
-        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, timeout=within, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scrm.connectors.api import GenericApi
 from scrm.connectors.base import Connector
 from scrm.connectors.errors import UnknownPlatform
 from scrm.connectors.line import Line
@@ -15,7 +16,7 @@ from scrm.connectors.wechat import WeChat
 from scrm.connectors.wecom import WeCom
 from scrm.connectors.x import X
 
-CONNECTORS: tuple[type[Connector], ...] = (Telegram, WeChat, Line, X, WeCom, Meta)
+CONNECTORS: tuple[type[Connector], ...] = (Telegram, WeChat, Line, X, WeCom, Meta, GenericApi)
 
 
 def iter_connectors(tokens: TokenStore, clock: Clock | None = None) -> Iterator[Connector]:

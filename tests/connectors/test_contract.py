@@ -76,6 +76,21 @@ WEBHOOK_BODIES: dict[str, list[bytes]] = {
     ],
     "wecom": [(SAMPLES / "wecom_encrypted_callback.xml").read_bytes()],
 }
+CREDENTIALS["api"] = {"inbound_token": "in-token", "outbound_url": "https://example.com/hook", "signing_secret": "s"}
+WEBHOOK_BODIES["api"] = [
+    json.dumps(
+        {
+            "events": [
+                {"type": "message", "id": "m-1", "conversation_id": "t-1", "from": {"id": "u-1", "name": "Ann"},
+                 "text": "Hi", "at": "2026-05-20T09:30:00Z"},
+                {"type": "post", "id": "p-1", "text": "New", "at": "2026-05-20T09:00:00Z"},
+                {"type": "comment", "id": "c-1", "post_id": "p-1", "from": {"id": "u-1"}, "text": "Nice",
+                 "at": "2026-05-20T09:10:00Z"},
+                {"type": "follow", "id": "f-1", "from": {"id": "u-1"}, "at": "2026-05-20T09:20:00Z"},
+            ]
+        }
+    ).encode()
+]  # fmt: skip
 META_RECORDS: dict[str, list[Any]] = json.loads((HERE / "meta" / "fixtures" / "graph_records.json").read_text())
 CREDENTIALS["meta"] = {
     "app_secret": "app-secret",
