@@ -74,7 +74,7 @@ async def record_many(batch: Batch, now: datetime) -> list[Event | None]:
         return follow_document(item, where, lookups.contact(where, item.sender), now)
 
     def post(item: InboundPost, where: Where) -> dict[str, Any]:
-        return post_document(item, where, now)
+        return post_document(item, where, lookups.contact(where, item.author), now)
 
     await _record_kind(batch, InboundPost, Post, post, events)
     await _link_comments_to_posts(batch)
@@ -114,11 +114,7 @@ async def mark_handled(events: Sequence[Event], now: datetime) -> None:
 
 
 async def _look_up(batch: Batch, now: datetime) -> _Lookups:
-    people = [
-        (where, item.sender)
-        for item, where in batch
-        if not isinstance(item, InboundPost | InboundStatus) and item.sender.platform_user_id
-    ]
+    people = [(where, person) for item, where in batch if (person := _person(item)) is not None]
     lookups = _Lookups(contacts=await resolve_contacts(people, now))
     threads = [
         (where, item.conversation_id, lookups.contacts[person_key(where, item.sender)])
@@ -208,6 +204,14 @@ async def _post_ids(wanted: list[tuple[Where, str]]) -> dict[tuple[PydanticObjec
     query = {"$or": [{"channel_id": where.channel_id, "external_id": post} for where, post in wanted]}
     rows = Post.get_pymongo_collection().find(query, {"channel_id": 1, "external_id": 1})
     return {(PydanticObjectId(r["channel_id"]), r["external_id"]): PydanticObjectId(r["_id"]) async for r in rows}
+
+
+def _person(item: Inbound) -> Sender | None:
+    """Who the item is from, when the platform says: the sender, or a post's author (not our own account)."""
+    if isinstance(item, InboundStatus):
+        return None
+    person = item.author if isinstance(item, InboundPost) else item.sender
+    return person if person.platform_user_id else None
 
 
 def _preview(item: InboundMessage) -> str:

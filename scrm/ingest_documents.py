@@ -63,13 +63,16 @@ def comment_document(
     return _raw(comment)
 
 
-def post_document(item: InboundPost, where: Where, now: datetime) -> dict[str, Any]:
-    """A post on one of our channels."""
+def post_document(
+    item: InboundPost, where: Where, author_contact_id: PydanticObjectId | None, now: datetime
+) -> dict[str, Any]:
+    """A post on one of our channels, or by someone mentioning us (then linked to their contact)."""
     post = Post(
         workspace_id=where.workspace_id,
         channel_id=where.channel_id,
         platform=where.platform,
         external_id=item.external_id,
+        author_contact_id=author_contact_id,
         text=item.text,
         url=item.url,
         attachments=[attachment(a) for a in item.attachments],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,29 @@ WECHAT_CREDENTIALS = {
     "app_secret": "test-app-secret",
     "token": "QDG6eK",
     "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+}
+META_CREDENTIALS = {
+    "app_secret": "meta-app-secret-0123456789",
+    "verify_token": "meatyhamhock",
+    "page_id": "682498171943165",
+    "instagram_account_id": "17841405822304914",
+    "whatsapp_phone_number_id": "106540352242922",
+}
+LINE_CREDENTIALS = {"channel_secret": "line-channel-secret-0123", "channel_access_token": "line-access-token"}
+X_CREDENTIALS = {
+    "consumer_key": "x-consumer-key",
+    "consumer_secret": "x-consumer-secret-0123456789",
+    "access_token": "4337869213-access-token",
+    "access_token_secret": "x-access-token-secret",
+    "bearer_token": "x-bearer-token",
+    "user_id": "4337869213",
+}
+# The corp of WeCom's official sample code (wecom.md b), so its published vectors decrypt on this channel.
+WECOM_CREDENTIALS = {
+    "corp_id": "ww1436e0e65a779aee",
+    "secret": "wecom-app-secret",
+    "token": "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
+    "encoding_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
 }
 
 
@@ -76,7 +101,9 @@ def wechat_text_xml(msg_id: str, text: str, openid: str = "oUser_wang_0001") -> 
     )
 
 
-def wechat_safe_delivery(plain_xml: str, timestamp: str = "1779270000", nonce: str = "n0nce") -> tuple[bytes, dict[str, str]]:
+def wechat_safe_delivery(
+    plain_xml: str, timestamp: str = "1779270000", nonce: str = "n0nce"
+) -> tuple[bytes, dict[str, str]]:
     """A safe-mode push: the message encrypted with the channel's EncodingAESKey, and its query parameters."""
     creds = WECHAT_CREDENTIALS
     crypto = MessageCrypto(creds["token"], creds["encoding_aes_key"], creds["app_id"])
@@ -92,3 +119,38 @@ def wechat_safe_delivery(plain_xml: str, timestamp: str = "1779270000", nonce: s
         "openid": "oUser_wang_0001",
     }
     return body.encode(), query
+
+
+def meta_headers(body: bytes, app_secret: str = META_CREDENTIALS["app_secret"]) -> dict[str, str]:
+    """The headers Meta signs a delivery with: `X-Hub-Signature-256: sha256=<hex HMAC of the raw body>`."""
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"content-type": "application/json", "x-hub-signature-256": f"sha256={digest}"}
+
+
+def line_headers(body: bytes, channel_secret: str = LINE_CREDENTIALS["channel_secret"]) -> dict[str, str]:
+    """The headers LINE signs a delivery with: `x-line-signature`, the base64 HMAC of the raw body."""
+    digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
+    return {"content-type": "application/json", "x-line-signature": base64.b64encode(digest).decode()}
+
+
+def x_headers(body: bytes, consumer_secret: str = X_CREDENTIALS["consumer_secret"]) -> dict[str, str]:
+    """The headers X signs a delivery with: `x-twitter-webhooks-signature: sha256=<base64 HMAC>`."""
+    digest = hmac.new(consumer_secret.encode(), body, hashlib.sha256).digest()
+    return {
+        "content-type": "application/json",
+        "x-twitter-webhooks-signature": "sha256=" + base64.b64encode(digest).decode(),
+    }
+
+
+def wecom_delivery(
+    plain_xml: str, timestamp: str = "1779270000", nonce: str = "n0nce", agent_id: str = "1000002"
+) -> tuple[bytes, dict[str, str]]:
+    """A WeCom callback: the plaintext encrypted for the corp, in the envelope WeCom posts, and its query."""
+    creds = WECOM_CREDENTIALS
+    encrypt = MessageCrypto(creds["token"], creds["encoding_aes_key"], creds["corp_id"]).encrypt(plain_xml)
+    body = (
+        f"<xml><ToUserName><![CDATA[{creds['corp_id']}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt>"
+        f"<AgentID><![CDATA[{agent_id}]]></AgentID></xml>"
+    )
+    signature = hashlib.sha1("".join(sorted([creds["token"], timestamp, nonce, encrypt])).encode()).hexdigest()  # noqa: S324
+    return body.encode(), {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}

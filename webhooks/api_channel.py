@@ -55,7 +55,7 @@ async def channel_token_guard(connection: ASGIConnection[Any, Any, Any, Any], ha
     security=[{"channel_token": []}],
 )
 async def receive_inbound(
-    request: Request[Any, Any, Any], channel_id: FromPath[str], data: InboundBatch
+    request: Request[Any, Any, Any], channel_id: FromPath[str], data: JSONBody[InboundBatch]
 ) -> InboundAccepted:
     """Store a batch of messages, posts, comments and follows for the worker; 202 once it is durable."""
     channel = await channel_directory(request).find(channel_id)

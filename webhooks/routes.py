@@ -9,15 +9,21 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 
-from scrm.channel_access import ChannelAccess, ChannelDirectory
-from scrm.models.sealed import SecretBox
-from scrm.settings import Settings
-from webhooks.ingress import RawEventWriter, new_writer, raw_event_document
+from scrm.channel_access import ChannelAccess
+from webhooks.api_channel import inbound_router
+from webhooks.ingress import raw_event_document
+from webhooks.line import LineHook
+from webhooks.meta import MetaHook
 from webhooks.platforms import Delivery, PlatformHook
+from webhooks.state import channel_directory, raw_event_writer
 from webhooks.telegram import TelegramHook
 from webhooks.wechat import WeChatHook
+from webhooks.wecom import WeComHook
+from webhooks.x import XHook
 
-HOOKS: dict[str, PlatformHook] = {hook.platform: hook for hook in (TelegramHook(), WeChatHook())}
+HOOKS: dict[str, PlatformHook] = {
+    hook.platform: hook for hook in (TelegramHook(), WeChatHook(), MetaHook(), LineHook(), XHook(), WeComHook())
+}
 
 
 @get("/{platform:str}/{channel_id:str}", summary="A platform's subscription handshake", tags=["webhooks"])
@@ -39,13 +45,15 @@ async def receive(request: Request[Any, Any, Any], platform: FromPath[str], chan
         raise NotAuthorizedException("The delivery's signature does not verify; nothing was stored")
     kept = {name: value for name, value in request.headers.items() if name in hook.kept_headers}
     document = raw_event_document(channel, hook.event_id(delivery, channel), body, kept, datetime.now(UTC))
-    await _writer(request).write(document)
+    await raw_event_writer(request).write(document)
     return hook.acknowledge(delivery)
 
 
 def ingress_router() -> Router:
-    """All webhook endpoints, under `/webhooks`."""
-    return Router(path="/webhooks", route_handlers=[handshake, receive])
+    """All webhook endpoints: `/webhooks/{platform}/{channel_id}` and the generic API channel's inbound."""
+    return Router(
+        path="/", route_handlers=[Router(path="/webhooks", route_handlers=[handshake, receive]), inbound_router()]
+    )
 
 
 async def _resolve(
@@ -54,7 +62,7 @@ async def _resolve(
     hook = HOOKS.get(platform)
     if hook is None:
         raise NotFoundException(f"No webhook for platform {platform!r}")
-    channel = await _directory(request).find(channel_id)
+    channel = await channel_directory(request).find(channel_id)
     if channel is None or channel.platform != platform:
         raise NotFoundException(f"No {platform} channel {channel_id!r}")
     return hook, channel
@@ -62,20 +70,3 @@ async def _resolve(
 
 def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in request.query_params.items()}
-
-
-def _directory(request: Request[Any, Any, Any]) -> ChannelDirectory:
-    state = request.app.state
-    directory: ChannelDirectory | None = state.get("channel_directory")
-    if directory is None:
-        settings: Settings = state.settings
-        directory = state.channel_directory = ChannelDirectory(SecretBox.from_secret_key(settings.secret_key))
-    return directory
-
-
-def _writer(request: Request[Any, Any, Any]) -> RawEventWriter:
-    state = request.app.state
-    writer: RawEventWriter | None = state.get("raw_event_writer")
-    if writer is None:
-        writer = state.raw_event_writer = new_writer()
-    return writer

@@ -67,7 +67,7 @@ def _signature_ok(query: Mapping[str, str], channel: ChannelAccess) -> bool:
 def _encrypted_part(body: bytes) -> str | None:
     try:
         return parse_xml(body).get("Encrypt")
-    except PayloadError:
+    except (PayloadError, ValueError):  # not XML, or not UTF-8: not a delivery we can verify
         return None
 
 

@@ -122,6 +122,14 @@ class Connector(ABC):
         Raises a ``ConnectorError``: ``TemporaryFailure`` means try later, ``RequestRejected`` means give up.
         """
 
+    def own_ids(self, creds: Credentials) -> frozenset[str]:
+        """The platform user ids of the channel's own account (a Page, a bot): its posts have no contact."""
+        return frozenset()
+
+    def channel_problem(self, body: bytes, creds: Credentials) -> str | None:
+        """Why the channel stopped working, when a delivery says so (an app revoked); None for ordinary ones."""
+        return None
+
     def diagnose(self, error: ConnectorError) -> str | None:
         """Say what is wrong with the channel when ``error`` means it needs a person's attention.
 

@@ -13,7 +13,7 @@ from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.meta.graph import GRAPH_URL, GraphClient, classify_graph
 from scrm.connectors.meta.health import TokenInfo, debug_token, problem_of
-from scrm.connectors.meta.ids import Space
+from scrm.connectors.meta.ids import Space, scoped
 from scrm.connectors.meta.payloads import parse_body
 from scrm.connectors.meta.send import build_request, sent_id
 from scrm.connectors.meta.streams import (
@@ -70,6 +70,13 @@ class Meta(Connector):
     def whatsapp_api(self, http: httpx.AsyncClient, creds: Credentials, bucket: TokenBucket | None = None) -> ApiClient:
         """Return a Graph client with the WhatsApp token (a system-user token of the business)."""
         return self._graph(http, creds.get("whatsapp_token", ""), bucket)
+
+    def own_ids(self, creds: Credentials) -> frozenset[str]:
+        """The Page and the Instagram account themselves, as the connector names their ids."""
+        own = {scoped(Space.FACEBOOK, creds["page_id"])} if creds.get("page_id") else set()
+        if creds.get("instagram_account_id"):
+            own.add(scoped(Space.INSTAGRAM, creds["instagram_account_id"]))
+        return frozenset(own)
 
     def parse_webhook(self, body: bytes, creds: Credentials) -> Sequence[Inbound]:
         """Turn a verified notification of any Meta product into items."""

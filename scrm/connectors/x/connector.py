@@ -14,7 +14,7 @@ from scrm.connectors.items import Inbound
 from scrm.connectors.outcomes import Outcome, Verdict, classify_status, outcome_for_status, quota_reset_wait
 from scrm.connectors.ratelimit import RateLimit, TokenBucket
 from scrm.connectors.x.oauth1 import OAuth1
-from scrm.connectors.x.payloads import parse_activity
+from scrm.connectors.x.payloads import parse_activity, revocation, revoked_by
 from scrm.connectors.x.streams import Followers, Mentions
 
 API_URL = "https://api.x.com"
@@ -64,6 +64,17 @@ class X(Connector):
     credential_keys = frozenset(
         {"consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token", "user_id"}
     )
+
+    def own_ids(self, creds: Credentials) -> frozenset[str]:
+        """The channel's own X account."""
+        return frozenset({creds["user_id"]}) if creds.get("user_id") else frozenset()
+
+    def channel_problem(self, body: bytes, creds: Credentials) -> str | None:
+        """A `user_event.revoke` for the channel's own account: the app lost access to it."""
+        user = revoked_by(body)
+        if user is None or (creds.get("user_id") and creds["user_id"] != user):
+            return None
+        return revocation(body)
 
     def api(self, http: httpx.AsyncClient, creds: Credentials, bucket: TokenBucket | None = None) -> ApiClient:
         """Return a client for reads, authenticated with the app's bearer token (OAuth 2.0 app-only)."""

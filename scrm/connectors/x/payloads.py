@@ -98,6 +98,14 @@ def revocation(body: bytes) -> str | None:
     return f"x: user {user} revoked the app's access at {revoke.get('date_time', '')}"
 
 
+def revoked_by(body: bytes) -> str | None:
+    """The user id whose grant a `user_event.revoke` delivery withdraws, else None."""
+    revoke = (_activity(body).get("user_event") or {}).get("revoke")
+    if not isinstance(revoke, Mapping):
+        return None
+    return str((revoke.get("source") or {}).get("user_id", ""))
+
+
 def sender_from_v1(user: Mapping[str, Any]) -> Sender:
     """Turn a v1.1 user object (Account Activity ``users`` map, a post's ``user``) into a sender profile."""
     return Sender(
