@@ -14,10 +14,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from beanie import PydanticObjectId
 from pymongo import UpdateOne
 
 from scrm import ingest
 from scrm.connectors.items import Inbound
+from scrm.contacts.sentiment import message_polarity, roll_sentiment
 from scrm.events import CommentReceived, Event, MessageReceived, Where
 from scrm.models import Comment, Message
 
@@ -77,7 +79,17 @@ async def tag(events: list[Event | None], tagger: Tagger) -> list[Event | None]:
     for model, updates in writes.items():
         if updates:
             await model.get_pymongo_collection().bulk_write(updates, ordered=False)
+    await roll_sentiment(_observations(tagged))
     return tagged
+
+
+def _observations(events: list[Event | None]) -> list[tuple[PydanticObjectId, float]]:
+    """(contact, polarity) of every tagged inbound message, for the contacts' rolling sentiment."""
+    found = []
+    for event in events:
+        if isinstance(event, MessageReceived) and (polarity := message_polarity(event.tags)) is not None:
+            found.append((event.contact_id, polarity))
+    return found
 
 
 def _text(event: Event | None) -> str:

@@ -1,0 +1,78 @@
+"""People correct the tagger: a message's sentiment or intent set by hand, kept as training data.
+
+The correction replaces the label on the message (so filters, journeys and segments use it at once), keeps
+the model's guess under `tags.corrected`, recomputes the contact's rolling sentiment, and is exported as
+JSON Lines for `scrm nlp train --with-corrections`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from beanie import PydanticObjectId
+
+from scrm.contacts.sentiment import recompute_sentiment
+from scrm.models import Message, TagCorrection, WorkspaceScope
+
+TASKS = ("sentiment", "intent")
+
+
+async def correct_tags(
+    scope: WorkspaceScope,
+    message: Message,
+    labels: dict[str, str],
+    corrected_by: str,
+    now: datetime,
+) -> Message:
+    """Set the given labels (`{"sentiment": "negative"}`…) on a message of the scope and record the corrections."""
+    assert message.id is not None
+    tags: dict[str, Any] = dict(message.tags or {})
+    corrected: dict[str, str] = dict(tags.get("corrected", {}))
+    for task, label in labels.items():
+        predicted = corrected.get(task, str(tags.get(task, "")))
+        await _record(scope, message, task, predicted, label, corrected_by, now, str(tags.get("model_version", "")))
+        corrected[task] = predicted
+        tags[task] = label
+    tags["corrected"] = corrected
+    await Message.get_pymongo_collection().update_one({"_id": message.id}, {"$set": {"tags": tags}})
+    message.tags = tags
+    if "sentiment" in labels:
+        await recompute_sentiment(message.contact_id)
+    return message
+
+
+async def iter_corrections(task: str, workspace_id: PydanticObjectId | None = None) -> AsyncIterator[dict[str, str]]:
+    """Every correction of `task` as a training example `{"text", "label"}`, oldest first."""
+    query: dict[str, Any] = {"task": task}
+    if workspace_id is not None:
+        query["workspace_id"] = workspace_id
+    async for row in TagCorrection.get_pymongo_collection().find(query, {"text": 1, "label": 1}).sort("corrected_at"):
+        yield {"text": row["text"], "label": row["label"]}
+
+
+async def _record(
+    scope: WorkspaceScope,
+    message: Message,
+    task: str,
+    predicted: str,
+    label: str,
+    corrected_by: str,
+    now: datetime,
+    model_version: str,
+) -> None:
+    """One correction per (message, task): a second one replaces the first."""
+    fields = {
+        "workspace_id": scope.workspace_id,
+        "created_at": now,
+        "text": message.text,
+        "predicted": predicted,
+        "label": label,
+        "corrected_by": corrected_by,
+        "corrected_at": now,
+        "model_version": model_version,
+    }
+    await TagCorrection.get_pymongo_collection().update_one(
+        {"message_id": message.id, "task": task, "workspace_id": scope.workspace_id}, {"$set": fields}, upsert=True
+    )

@@ -1,0 +1,93 @@
+"""The NLP in the product: an inbound complaint in Chinese is tagged, filterable in the API, and correctable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from scrm.auth.tokens import create_token
+from scrm.db import Database
+from scrm.models import Contact, Message, Role, TagCorrection, WorkspaceScope
+from scrm.nlp import Tagger
+from scrm.settings import Settings
+from scrm.sync import drain_raw_events
+from scrm.worker import pipeline_context
+from tests.platform_fakes import TELEGRAM_CREDENTIALS, make_channel, telegram_headers, telegram_update
+
+COMPLAINT = "外卖送到的时候咖啡全洒了，等了一个小时，太失望了，要求退款！"
+PRAISE = "Best oat latte in town, thank you so much!! 😍"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    """The shipped models, loaded once for the module."""
+    return Tagger.load()
+
+
+async def _token(workspace_id: object, role: Role) -> dict[str, str]:
+    scope = WorkspaceScope(workspace_id)  # type: ignore[arg-type]
+    _, plain = await create_token(scope, role, f"{role.value} token", datetime.now(UTC), actor="test")
+    return {"authorization": f"Bearer {plain}"}
+
+
+async def test_a_chinese_complaint_is_tagged_filterable_and_correctable(
+    client: httpx.AsyncClient, database: Database, settings: Settings, tagger: Tagger
+) -> None:
+    channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
+    for number, (text, user) in enumerate([(COMPLAINT, 801), (PRAISE, 802)]):
+        body = telegram_update(9100 + number, text, user_id=user)
+        assert (await client.post(f"/webhooks/telegram/{channel.id}", content=body, headers=telegram_headers())).is_success
+    context = pipeline_context(settings, lambda: datetime.now(UTC), tagger=tagger)
+    while await drain_raw_events(context):
+        pass
+
+    complaint = await Message.find_one(Message.text == COMPLAINT)
+    assert complaint is not None and complaint.tags is not None
+    assert complaint.tags["language"] == "zh"
+    assert complaint.tags["sentiment"] == "negative"
+    assert complaint.tags["intent"] == "complaint"
+    assert complaint.tags["model_version"]
+    contact = await Contact.get(complaint.contact_id)
+    assert contact is not None and contact.sentiment is not None and contact.sentiment < 0
+
+    headers = await _token(channel.workspace_id, Role.ADMIN)
+    negative = await client.get("/api/v1/messages", params={"sentiment": "negative"}, headers=headers)
+    assert negative.status_code == 200
+    assert [m["text"] for m in negative.json()["items"]] == [COMPLAINT]
+    complaints = await client.get("/api/v1/messages", params={"intent": "complaint"}, headers=headers)
+    assert [m["text"] for m in complaints.json()["items"]] == [COMPLAINT]
+
+    corrected = await client.put(
+        f"/api/v1/messages/{complaint.id}/tags", json={"sentiment": "neutral"}, headers=headers
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["tags"]["sentiment"] == "neutral"
+    assert corrected.json()["tags"]["corrected"] == {"sentiment": "negative"}
+    stored = await TagCorrection.find_one(TagCorrection.message_id == complaint.id)
+    assert stored is not None and stored.label == "neutral" and stored.predicted == "negative"
+    refreshed = await Contact.get(complaint.contact_id)
+    assert refreshed is not None and refreshed.sentiment == 0.0
+    still_negative = await client.get("/api/v1/messages", params={"sentiment": "negative"}, headers=headers)
+    assert still_negative.json()["items"] == []
+
+
+async def test_a_correction_needs_a_label_and_a_writer(
+    client: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
+    body = telegram_update(9200, "hello")
+    await client.post(f"/webhooks/telegram/{channel.id}", content=body, headers=telegram_headers())
+    while await drain_raw_events(pipeline_context(settings, lambda: datetime.now(UTC))):
+        pass
+    message = await Message.find_one({})
+    assert message is not None
+    admin = await _token(channel.workspace_id, Role.ADMIN)
+    empty = await client.put(f"/api/v1/messages/{message.id}/tags", json={}, headers=admin)
+    assert empty.status_code == 400
+    wrong = await client.put(f"/api/v1/messages/{message.id}/tags", json={"sentiment": "furious"}, headers=admin)
+    assert wrong.status_code == 400
+    viewer = await _token(channel.workspace_id, Role.VIEWER)
+    refused = await client.put(f"/api/v1/messages/{message.id}/tags", json={"sentiment": "neutral"}, headers=viewer)
+    assert refused.status_code == 403
