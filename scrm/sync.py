@@ -1,23 +1,34 @@
-"""drain_raw_events(): turn stored webhook deliveries into recorded items, through the connectors and the pipeline."""
+"""drain_raw_events() and the pulls: webhook deliveries and pulled items, recorded through the pipeline.
+
+`drain_raw_events` turns stored webhook deliveries into recorded items; `sync_channel` pulls a channel's
+streams from its platform's API (`scrm sync`), and `poll` pulls every channel whose interval has passed
+(the scheduler's job), one process per channel.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import httpx
 from pymongo.errors import PyMongoError
 
 from scrm import pipeline, raw_events
 from scrm.channel_access import ChannelAccess, ChannelDirectory
-from scrm.connectors.base import Connector
+from scrm.channel_health import mark_unhealthy as show_channel_problem
+from scrm.connectors.base import Capability, Connector
 from scrm.connectors.errors import ConnectorError
-from scrm.connectors.items import Inbound
+from scrm.connectors.items import Inbound, InboundPost, Sender
+from scrm.connectors.ratelimit import ChannelBuckets, Clock, SystemClock
 from scrm.connectors.registry import get_connector
 from scrm.connectors.stores import TokenStore
 from scrm.events import Where
 from scrm.models import RawEvent
+from scrm.platform_state import MongoCursorStore
+from scrm.pull_schedule import SyncLease, claim_channel, claim_due, pull_interval, pullable_platforms, release
+from scrm.pulling import ChannelPull, LoggingObserver, NoticingClock, SyncObserver, SyncResult, pull_stream
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -70,14 +81,178 @@ async def _parse(event: RawEvent, context: PipelineContext) -> list[tuple[Inboun
     if channel is None:
         await raw_events.mark_failed(event, "The channel no longer exists", context.now())
         return None
+    connector = context.connector(event.platform)
     try:
-        items = context.connector(event.platform).parse_webhook(event.body, channel.credentials)
+        items = connector.parse_webhook(event.body, channel.credentials)
+        problem = connector.channel_problem(event.body, channel.credentials)
     except Exception as exc:  # any parse error: the body verified, so it is kept and shown as failed
         await raw_events.mark_failed(event, f"Cannot parse the body: {type(exc).__name__}: {exc}", context.now())
         return None
-    where = _where(channel)
-    return [(item, where) for item in items]
+    if problem is not None:
+        await show_channel_problem(channel.channel_id, problem, context.now())
+    where, own = _where(channel), connector.own_ids(channel.credentials)
+    return [(_without_own_author(item, own), where) for item in items]
+
+
+def _without_own_author(item: Inbound, own: frozenset[str]) -> Inbound:
+    """A post by the channel's own account is ours: it gets no contact."""
+    if isinstance(item, InboundPost) and item.author.platform_user_id in own:
+        return replace(item, author=Sender(""))
+    return item
 
 
 def _where(channel: ChannelAccess) -> Where:
     return Where(workspace_id=channel.workspace_id, channel_id=channel.channel_id, platform=channel.platform)
+
+
+# The pull half: a channel's streams pulled from its platform's API, recorded through the same pipeline.
+
+POLL_LIMIT = 20
+"""Channels one scheduler tick pulls at most, so that a tick ends and the next one can share the work."""
+
+
+class UnknownChannel(LookupError):
+    """No channel has the id asked for."""
+
+
+class ChannelBusy(RuntimeError):
+    """Another process is pulling the channel right now (it holds the channel's sync lease)."""
+
+
+async def sync_channel(
+    context: PipelineContext,
+    http: httpx.AsyncClient,
+    channel_id: str,
+    *,
+    buckets: ChannelBuckets,
+    full: bool = False,
+    observer: SyncObserver | None = None,
+    clock: Clock | None = None,
+    lease: SyncLease | None = None,
+) -> SyncResult:
+    """Pull every stream of a channel into the pipeline: its history first, later only what is new.
+
+    Items are recorded in batches and a stream's cursor is saved only after the batch holding its item was
+    recorded, so a pull that dies anywhere resumes without losing or repeating anything (cursors compare
+    with `>=`, recording is idempotent). `full` ignores the saved cursors. An error that means the channel
+    needs a person (`connector.diagnose`) marks it unhealthy and ends the pull; other errors end one stream.
+    Raises `UnknownChannel`, and `LeaseLost` when `lease` is given and another process took it over.
+    """
+    channel = await context.channels.find(channel_id)
+    if channel is None:
+        raise UnknownChannel(f"No channel {channel_id}")
+    watcher = observer or LoggingObserver(channel_id)
+    pace = clock or SystemClock()
+    connector = get_connector(channel.platform, context.tokens, NoticingClock(pace, watcher))
+    own = connector.own_ids(channel.credentials)
+    pull = ChannelPull(
+        channel=channel,
+        where=_where(channel),
+        prepare=lambda item: _without_own_author(item, own),
+        now=context.now,
+        tagger=context.tagger,
+        connector=connector,
+        http=http,
+        bucket=buckets.for_channel(channel_id, connector.rate_limit),
+        clock=pace,
+        cursors=MongoCursorStore(channel.workspace_id, context.now),
+        observer=watcher,
+        full=full,
+        lease=lease,
+    )
+    result = SyncResult(channel_id, channel.platform)
+    for stream in connector.streams if Capability.PULL in connector.capabilities else ():
+        outcome = await pull_stream(pull, stream)
+        result.streams.append(outcome)
+        if outcome.unhealthy:
+            result.unhealthy = outcome.unhealthy
+            await show_channel_problem(channel.channel_id, outcome.unhealthy, context.now())
+            break
+    return result
+
+
+async def sync_now(
+    context: PipelineContext,
+    http: httpx.AsyncClient,
+    channel_id: str,
+    *,
+    buckets: ChannelBuckets,
+    full: bool = False,
+    observer: SyncObserver | None = None,
+    clock: Clock | None = None,
+) -> SyncResult:
+    """Pull one channel now (`scrm sync`), holding its lease so that no scheduled pull runs beside it.
+
+    Raises `UnknownChannel`, or `ChannelBusy` while another process pulls the channel.
+    """
+    channel = await context.channels.find(channel_id)
+    if channel is None:
+        raise UnknownChannel(f"No channel {channel_id}")
+    lease = await claim_channel(channel.channel_id, channel.workspace_id, context.now())
+    if lease is None:
+        raise ChannelBusy(f"Channel {channel_id} is being pulled by another process; try again in a while")
+    return await _sync_leased(context, http, channel, lease, buckets, full=full, observer=observer, clock=clock)
+
+
+async def poll(
+    context: PipelineContext,
+    http: httpx.AsyncClient,
+    *,
+    buckets: ChannelBuckets,
+    clock: Clock | None = None,
+    limit: int = POLL_LIMIT,
+) -> list[SyncResult]:
+    """Pull the channels whose interval has passed, each under a lease so that one worker pulls it at a time.
+
+    Safe to run in every worker at once: each channel is claimed with `find_one_and_update`. A channel whose
+    pull fails is logged and released; the others still run.
+    """
+    results: list[SyncResult] = []
+    platforms = pullable_platforms()
+    for _ in range(limit):
+        lease = await claim_due(context.now(), platforms)
+        if lease is None:
+            break
+        channel = await context.channels.find(str(lease.channel_id))
+        if channel is None:
+            continue  # deleted since the claim; its lease goes with it
+        try:
+            results.append(await _sync_leased(context, http, channel, lease, buckets, clock=clock))
+        except Exception:  # one channel's failure (a bug, a lost lease) must not stop the others' pulls
+            log.exception("The pull of channel %s failed", lease.channel_id)
+    return results
+
+
+async def _sync_leased(
+    context: PipelineContext,
+    http: httpx.AsyncClient,
+    channel: ChannelAccess,
+    lease: SyncLease,
+    buckets: ChannelBuckets,
+    *,
+    full: bool = False,
+    observer: SyncObserver | None = None,
+    clock: Clock | None = None,
+) -> SyncResult:
+    """Pull a channel whose lease we hold, then release it with its next due time and what went wrong."""
+    problem = "the pull stopped before its end"
+    try:
+        result = await sync_channel(
+            context,
+            http,
+            str(channel.channel_id),
+            buckets=buckets,
+            full=full,
+            observer=observer,
+            clock=clock,
+            lease=lease,
+        )
+        problem = result.problem
+        return result
+    except Exception as exc:
+        problem = f"the pull stopped before its end: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        now = context.now()
+        interval = pull_interval(channel.platform, channel.config)
+        await release(lease, now, now + interval if interval is not None else None, problem)

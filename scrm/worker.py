@@ -146,7 +146,8 @@ async def running_worker(
     stop = asyncio.Event()
     runners = []
     if settings is not None:
-        runners.append(asyncio.create_task(run_pipeline(pipeline_context(settings), stop)))
+        context = pipeline_context(settings, tagger=await load_tagger())
+        runners.append(asyncio.create_task(run_pipeline(context, stop)))
         runners.append(asyncio.create_task(run_outbox(settings, stop)))
     try:
         yield

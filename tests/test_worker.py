@@ -15,6 +15,7 @@ from scrm.db import Database
 from scrm.models import WorkerHeartbeat
 from scrm.scheduler import IntervalJob
 from scrm.worker import process_id, running_worker
+from tests.conftest import TEST_SECRET_KEY
 from tests.processes import start_scrm, stop
 
 
@@ -32,7 +33,7 @@ async def test_interval_jobs_run_on_the_clock(database: Database) -> None:
     async def tick() -> None:
         runs.append(time.monotonic())
 
-    async with running_worker("worker", [IntervalJob("tick", tick, 0.05)]):
+    async with running_worker("worker", jobs=[IntervalJob("tick", tick, 0.05)]):
         for _ in range(100):
             if len(runs) >= 2:
                 break
@@ -41,7 +42,12 @@ async def test_interval_jobs_run_on_the_clock(database: Database) -> None:
 
 
 def test_scrm_worker_runs_until_sigterm(mongo_uri: str, database_name: str, tmp_path: Path) -> None:
-    env = {"SCRM_MONGODB_URI": mongo_uri, "SCRM_DATABASE": database_name, "SCRM_HOME": str(tmp_path)}
+    env = {
+        "SCRM_MONGODB_URI": mongo_uri,
+        "SCRM_DATABASE": database_name,
+        "SCRM_HOME": str(tmp_path),
+        "SCRM_SECRET_KEY": TEST_SECRET_KEY,
+    }
     process = start_scrm(["worker"], env, tmp_path / "worker.log")
     try:
         client: MongoClient[dict[str, Any]]
