@@ -30,6 +30,7 @@ from pymongo.errors import PyMongoError
 
 from scrm import messaging_windows, outbound_queue
 from scrm.channel_access import ChannelAccess, ChannelDirectory
+from scrm.channel_health import mark_unhealthy
 from scrm.connectors.base import Connector
 from scrm.connectors.errors import (
     ConnectorError,
@@ -163,14 +164,6 @@ async def paused_channels() -> list[PydanticObjectId]:
     """Channels that are not active: their messages wait, queued, until someone repairs the channel."""
     found = Channel.get_pymongo_collection().find({"status": {"$ne": ChannelStatus.ACTIVE.value}}, {"_id": 1})
     return [PydanticObjectId(raw["_id"]) async for raw in found]
-
-
-async def mark_unhealthy(channel_id: PydanticObjectId, reason: str, now: datetime) -> None:
-    """Show the channel as needing attention, with the platform's reason; its messages stay queued."""
-    await Channel.get_pymongo_collection().update_one(
-        {"_id": channel_id, "status": ChannelStatus.ACTIVE.value},
-        {"$set": {"status": ChannelStatus.UNHEALTHY.value, "status_reason": reason, "status_changed_at": now}},
-    )
 
 
 async def _check(rows: list[OutboundMessage], context: DeliveryContext, now: datetime, ledger: Ledger) -> list[Job]:
