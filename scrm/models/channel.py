@@ -32,12 +32,22 @@ class Channel(WorkspaceDocument):
     status: ChannelStatus = ChannelStatus.ACTIVE
     status_reason: str = ""
     status_changed_at: datetime | None = None
+    sync_due_at: datetime | None = None
+    """When the scheduler next pulls the channel from its platform; None: at the next tick."""
+    synced_at: datetime | None = None
+    """When the last pull sync of the channel ended."""
+    sync_problem: str = ""
+    """What the last pull sync could not do (a stream skipped or failed, and why); empty when all went well."""
+    sync_lease_until: datetime | None = None
+    """While in the future, the process named by `sync_lease_holder` is pulling the channel and no other may."""
+    sync_lease_holder: str = ""
 
     class Settings:
         name = "channels"
         indexes = [
             IndexModel([("workspace_id", ASCENDING), ("name", ASCENDING)], unique=True, name="workspace_name_unique"),
             IndexModel([("workspace_id", ASCENDING), ("platform", ASCENDING)], name="workspace_platform"),
+            IndexModel([("sync_due_at", ASCENDING)], name="sync_due"),
         ]
 
 
