@@ -8,7 +8,8 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,10 +56,10 @@ async def beat(role: str, started_at: datetime, now: Callable[[], datetime]) -> 
     )
 
 
-def background_jobs(role: str, now: Callable[[], datetime], settings: Settings | None = None) -> list[IntervalJob]:
+def background_jobs(role: str, now: Callable[[], datetime], shared: Shared | None = None) -> list[IntervalJob]:
     """The jobs every worker runs on the clock; each is an idempotent claim on MongoDB data.
 
-    Given settings, the clock also pulls the channels whose platform supports pulling, on their intervals.
+    Given the worker's shared resources, the clock also pulls the channels whose platform supports pulling.
     """
     started_at = now()
 
@@ -66,18 +67,29 @@ def background_jobs(role: str, now: Callable[[], datetime], settings: Settings |
         await beat(role, started_at, now)
 
     jobs = [IntervalJob("heartbeat", heartbeat, HEARTBEAT_SECONDS)]
-    if settings is not None:
-        jobs.append(pull_sync_job(pipeline_context(settings, now)))
+    if shared is not None:
+        jobs.append(pull_sync_job(shared))
     return jobs
 
 
-def pull_sync_job(context: PipelineContext) -> IntervalJob:
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What the pipeline, the pulls and the delivery of one worker share: one of each per process.
+
+    One token bucket per channel for pulls and sends together, so that the two never add up to more than
+    the platform's limit; one HTTP client; the NLP tagger loaded once.
+    """
+
+    pipeline: PipelineContext
+    http: httpx.AsyncClient
+    buckets: ChannelBuckets
+
+
+def pull_sync_job(shared: Shared) -> IntervalJob:
     """Pull every channel whose interval has passed; a lease on each channel keeps other workers off it."""
-    buckets = ChannelBuckets(SystemClock())
 
     async def pull_due_channels() -> None:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
-            await poll(context, http, buckets=buckets)
+        await poll(shared.pipeline, shared.http, buckets=shared.buckets)
 
     return IntervalJob("pull_sync", pull_due_channels, PULL_SYNC_SECONDS)
 
@@ -123,40 +135,45 @@ async def run_pipeline(context: PipelineContext, stop: asyncio.Event) -> None:
             await watcher
 
 
-async def run_outbox(settings: Settings, stop: asyncio.Event, now: Callable[[], datetime] = utcnow) -> None:
-    """Send queued outbound messages until `stop`, with one HTTP client and one bucket per channel."""
-    box = SecretBox.from_secret_key(settings.secret_key)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
-        buckets = ChannelBuckets(SystemClock())
-        context = DeliveryContext(ChannelDirectory(box), MongoTokenStore(box, now), http, buckets, now)
-        await run_delivery(context, stop)
+async def run_outbox(shared: Shared, stop: asyncio.Event) -> None:
+    """Send queued outbound messages until `stop`, through the worker's shared client and buckets."""
+    pipeline = shared.pipeline
+    context = DeliveryContext(pipeline.channels, pipeline.tokens, shared.http, shared.buckets, pipeline.now)
+    await run_delivery(context, stop)
 
 
 @asynccontextmanager
 async def running_worker(
     role: str, settings: Settings | None = None, jobs: Sequence[IntervalJob] | None = None
 ) -> AsyncIterator[None]:
-    """Run the worker until the block exits: its clock, and (given settings) the pipeline and the delivery."""
-    chosen = list(jobs) if jobs is not None else background_jobs(role, utcnow, settings)
-    for job in chosen:
-        if job.name == "heartbeat":
-            await job.func()
-    scheduler = create_scheduler(chosen)
-    scheduler.start()
-    stop = asyncio.Event()
-    runners = []
-    if settings is not None:
-        context = pipeline_context(settings, tagger=await load_tagger())
-        runners.append(asyncio.create_task(run_pipeline(context, stop)))
-        runners.append(asyncio.create_task(run_outbox(settings, stop)))
-    try:
-        yield
-    finally:
-        stop.set()
-        for runner in runners:
-            await runner
-        scheduler.shutdown(wait=False)
-        await asyncio.sleep(0)
+    """Run the worker until the block exits: its clock, and (given settings) the pipeline, pulls and delivery."""
+    async with AsyncExitStack() as stack:
+        shared = await _open_shared(settings, stack) if settings is not None else None
+        chosen = list(jobs) if jobs is not None else background_jobs(role, utcnow, shared)
+        for job in chosen:
+            if job.name == "heartbeat":
+                await job.func()
+        scheduler = create_scheduler(chosen)
+        scheduler.start()
+        stop = asyncio.Event()
+        runners = []
+        if shared is not None:
+            runners = [asyncio.create_task(run_pipeline(shared.pipeline, stop)),
+                       asyncio.create_task(run_outbox(shared, stop))]  # fmt: skip
+        try:
+            yield
+        finally:
+            stop.set()
+            for runner in runners:
+                await runner
+            scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)
+
+
+async def _open_shared(settings: Settings, stack: AsyncExitStack) -> Shared:
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)))
+    context = pipeline_context(settings, tagger=await load_tagger())
+    return Shared(pipeline=context, http=http, buckets=ChannelBuckets(SystemClock()))
 
 
 async def _watch_new_raw_events(wake: asyncio.Event) -> None:

@@ -22,6 +22,9 @@ class RateLimit:
         return self.calls / self.per.total_seconds()
 
 
+MIN_SLEEP = 0.001
+
+
 class Clock(Protocol):
     """Where time comes from: wall time for expiries, monotonic time and sleeping for pacing."""
 
@@ -79,7 +82,9 @@ class TokenBucket:
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
-                await self._clock.sleep((1 - self._tokens) / self.rate)
+                # At least a millisecond: float error can leave 0.9999… tokens, and a sleep too small to move
+                # the clock would then spin forever.
+                await self._clock.sleep(max((1 - self._tokens) / self.rate, MIN_SLEEP))
 
     def _refill(self) -> None:
         now = self._clock.monotonic()

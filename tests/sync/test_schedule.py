@@ -13,9 +13,8 @@ from scrm.connectors.ratelimit import ChannelBuckets
 from scrm.db import Database
 from scrm.models import Channel, Message
 from scrm.pull_schedule import LEASE, claim_channel, claim_due, pull_interval
-from scrm.settings import Settings
 from scrm.sync import ChannelBusy, PipelineContext, poll, sync_now
-from scrm.worker import background_jobs
+from scrm.worker import Shared, background_jobs
 from tests.connectors.memory import FakeClock
 from tests.platform_fakes import TELEGRAM_CREDENTIALS, make_channel
 from tests.platform_fakes import TestChannel as StoredChannel
@@ -110,8 +109,11 @@ async def test_a_pull_by_hand_waits_for_the_worker_holding_the_channel(
         await sync_now(context, http, str(channel.id), buckets=buckets)
 
 
-def test_the_worker_runs_the_pull_job_when_it_has_settings(settings: Settings) -> None:
-    names = [job.name for job in background_jobs("worker", lambda: FakeClock().now(), settings)]
+def test_the_worker_runs_the_pull_job_when_it_has_shared_resources(
+    context: PipelineContext, http: httpx.AsyncClient, buckets: ChannelBuckets
+) -> None:
+    shared = Shared(pipeline=context, http=http, buckets=buckets)
+    names = [job.name for job in background_jobs("worker", lambda: FakeClock().now(), shared)]
     assert names == ["heartbeat", "pull_sync"]
     assert [job.name for job in background_jobs("worker", lambda: FakeClock().now())] == ["heartbeat"]
 

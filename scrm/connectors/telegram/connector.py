@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from scrm.connectors.base import Capability, Connector, Credentials, Reply
+from scrm.connectors.errors import ConnectorError, RequestRejected
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.outcomes import Outcome, Verdict, classify_status
@@ -53,6 +54,12 @@ class Telegram(Connector):
         """Return a Bot API client: the token is part of every method's URL."""
         base = f"{API_URL}/bot{creds['bot_token']}"
         return ApiClient(http, base, self.clock, classify=classify_telegram, bucket=bucket)
+
+    def diagnose(self, error: ConnectorError) -> str | None:
+        """A 401 means the bot token is wrong or was revoked in @BotFather (telegram.md c): the channel needs it."""
+        if isinstance(error, RequestRejected) and error.status == 401:
+            return "telegram: the bot token was refused (revoked in @BotFather, or mistyped); paste a new one"
+        return super().diagnose(error)
 
     def parse_webhook(self, body: bytes, creds: Credentials) -> Sequence[Inbound]:
         """Turn a webhook body (one Update) into items."""

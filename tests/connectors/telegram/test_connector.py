@@ -128,3 +128,10 @@ def test_webhook_update_and_pulled_update_give_equal_items(telegram: Telegram) -
     (item,) = telegram.parse_webhook(json.dumps(UPDATES[0]).encode(), CREDS)
     assert isinstance(item, InboundMessage)
     assert item.external_id == "123456789:11"
+
+
+def test_a_refused_bot_token_is_a_channel_problem() -> None:
+    connector = Telegram(InMemoryTokenStore())
+    reason = connector.diagnose(RequestRejected("Unauthorized", status=401))
+    assert reason is not None and "bot token" in reason
+    assert connector.diagnose(RequestRejected("Forbidden: bot was blocked by the user", status=403)) is None
