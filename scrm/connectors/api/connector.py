@@ -2,8 +2,9 @@
 
 Outbound replies go to the channel's `outbound_url` as JSON, signed like Stripe's and GitHub's webhooks:
 `X-Scrm-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the signing secret>` and
-`X-Scrm-Timestamp`, so the receiver can refuse forged or replayed requests. The receiver answers 2xx with
-`{"id": "..."}` (its id of the message); 5xx and network errors are retried by the delivery engine.
+`X-Scrm-Timestamp`, so the receiver can refuse forged or replayed requests. The body's `type` is the reply kind
+(`message`, `comment`, `private_reply`). The receiver answers 2xx with `{"id": "..."}` (its id of the message);
+429 (with `Retry-After`), 5xx and network errors are retried by the delivery engine; 3xx and 4xx fail the reply.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import httpx
 
 from scrm.connectors.api.payloads import parse_batch
 from scrm.connectors.base import Capability, Connector, Credentials, Reply
-from scrm.connectors.errors import RequestRejected, TemporaryFailure
+from scrm.connectors.errors import RateLimited, RequestRejected, TemporaryFailure
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
-from scrm.connectors.outcomes import classify_status
+from scrm.connectors.outcomes import classify_status, parse_retry_after
 from scrm.connectors.ratelimit import RateLimit, TokenBucket
 
 SIGNATURE_HEADER = "X-Scrm-Signature"
@@ -59,8 +60,8 @@ class GenericApi(Connector):
             raise RequestRejected(
                 "The channel has no outbound_url and signing_secret", status=400, code="no_outbound_url"
             )
-        body = json.dumps({"type": "message", "to": reply.to, "text": reply.text, "reply_to": reply.reply_to_id},
-                          ensure_ascii=False).encode()  # fmt: skip
+        payload = {"type": reply.kind.value, "to": reply.to, "text": reply.text, "reply_to": reply.reply_to_id}
+        body = json.dumps(payload, ensure_ascii=False).encode()
         timestamp = str(int(self.clock.now().timestamp()))
         headers = {"content-type": "application/json", TIMESTAMP_HEADER: timestamp,
                    SIGNATURE_HEADER: outbound_signature(secret, timestamp, body)}  # fmt: skip
@@ -68,9 +69,12 @@ class GenericApi(Connector):
             response = await http.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise TemporaryFailure(f"The outbound URL did not answer: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status_code == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock.now())
+            raise RateLimited("The outbound URL asked us to slow down", retry_after)
+        if response.status_code >= 500:
             raise TemporaryFailure(f"The outbound URL answered {response.status_code}")
-        if response.status_code >= 400:
+        if response.status_code >= 300:
             raise RequestRejected(
                 f"The outbound URL refused the reply: {response.text[:200]}", status=response.status_code
             )

@@ -48,7 +48,8 @@ class Telegram(Connector):
     # Bot FAQ soft limit "about 30 messages per second" across chats (telegram.md d, PTB constants.FloodLimit)
     rate_limit = RateLimit(calls=30, per=timedelta(seconds=1))
     streams = (Updates,)
-    credential_keys = frozenset({"bot_token"})
+    # secret_token: the ingress refuses deliveries without it (setWebhook secret_token, telegram.md a)
+    credential_keys = frozenset({"bot_token", "secret_token"})
 
     def api(self, http: httpx.AsyncClient, creds: Credentials, bucket: TokenBucket | None = None) -> ApiClient:
         """Return a Bot API client: the token is part of every method's URL."""

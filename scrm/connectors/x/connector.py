@@ -65,6 +65,10 @@ class X(Connector):
         {"consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token", "user_id"}
     )
 
+    def can_send(self, reply: Reply) -> bool:
+        """Direct messages and public replies to posts; X has no private reply to a post."""
+        return reply.kind in (ReplyKind.MESSAGE, ReplyKind.COMMENT)
+
     def own_ids(self, creds: Credentials) -> frozenset[str]:
         """The channel's own X account."""
         return frozenset({creds["user_id"]}) if creds.get("user_id") else frozenset()
