@@ -9,17 +9,24 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from scrm import __version__
+from scrm.api.router import SECURITY_SCHEME, v1_router
+from scrm.auth.ui.account import AccountController
+from scrm.auth.ui.login import LoginController
+from scrm.auth.ui.middleware import SignedInMiddleware
 from scrm.health import health
 from scrm.lifespan import resources_lifespan
 from scrm.settings import Settings
 from scrm.web.errors import handle_error
+from scrm.web.inbox.controller import InboxController
 from scrm.web.pages import PagesController
+from scrm.worker import running_worker
 from webhooks.routes import ingress_router
 
 log = logging.getLogger(__name__)
@@ -34,6 +41,9 @@ def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = Fal
     handlers: list[ControllerRouterHandler] = [
         health,
         PagesController,
+        LoginController,
+        AccountController,
+        InboxController,
         api_router(),
         *_static_routers(settings),
     ]
@@ -41,18 +51,19 @@ def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = Fal
         handlers.append(ingress_router())
     return Litestar(
         route_handlers=handlers,
-        lifespan=[resources_lifespan(settings, worker_role="up" if worker else None)],
+        lifespan=[resources_lifespan(settings, also=(lambda: running_worker("up", settings)) if worker else None)],
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=_openapi_config(),
         exception_handlers={Exception: handle_error},
+        middleware=[SignedInMiddleware()],
         request_max_body_size=settings.max_webhook_body,
         state=State({"settings": settings, "htmx_available": _vendor_dir(settings, "htmx").is_dir()}),
     )
 
 
 def api_router() -> Router:
-    """Everything under `/api/v1`; each feature adds its controllers here."""
-    return Router(path=API_PREFIX, route_handlers=[])
+    """Everything under `/api/v1`; each feature adds its controllers to `scrm.api.router.RESOURCES`."""
+    return v1_router(API_PREFIX)
 
 
 def _openapi_config() -> OpenAPIConfig:
@@ -68,6 +79,13 @@ def _openapi_config() -> OpenAPIConfig:
         description="The REST API of scrm, a social CRM. Every path is under /api/v1.",
         path=f"{API_PREFIX}/schema",
         render_plugins=[swagger],
+        components=Components(
+            security_schemes={
+                SECURITY_SCHEME: SecurityScheme(
+                    type="http", scheme="bearer", description="An API token: `scrm tokens create` prints one."
+                )
+            }
+        ),
     )
 
 

@@ -12,8 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from scrm import __version__
+from scrm.auth.commands import COMMANDS as ACCESS_COMMANDS
 from scrm.embedded import EmbeddedMongo, EmbeddedMongoError
+from scrm.event_commands import events
+from scrm.lazy_group import LazyGroup
 from scrm.settings import Settings, SettingsError
+from scrm.sync_command import sync
 
 console = Console(stderr=True)
 
@@ -40,12 +44,32 @@ def require_database(settings: Settings) -> None:
         )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _extend_nlp(group: click.Command) -> None:
+    """Add the NLP commands that need the database to the NLP package's own group."""
+    from scrm.tagging_commands import corrections, retag
+
+    assert isinstance(group, click.Group)
+    group.add_command(corrections)
+    group.add_command(retag)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={"nlp": "scrm.nlp.commands:nlp"},
+    extend={"nlp": _extend_nlp},
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="scrm")
 def main() -> None:
     """scrm — social CRM: unified inbox, journeys and campaigns over official social and messaging APIs."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+for _group in ACCESS_COMMANDS:
+    main.add_command(_group)
+main.add_command(events)
+main.add_command(sync)
 
 
 @main.command()
@@ -207,4 +231,7 @@ def _print_banner(settings: Settings, demo: bool) -> None:
     console.print(f"Open {url}  ·  API docs {url}/api/v1/schema  ·  health {url}/health")
     console.print(f"Webhooks: {settings.public_url}/webhooks/<platform>/<channel_id>")
     if demo:
+        from scrm.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
+
         console.print("The demo workspace is loaded. Ctrl-C stops scrm and its embedded MongoDB.")
+        console.print(f"Log in as {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD} (demo only).")

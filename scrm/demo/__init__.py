@@ -14,6 +14,7 @@ from typing import Any
 
 from beanie import Document, PydanticObjectId
 
+from scrm.auth.accounts import add_member, create_user, find_user
 from scrm.models import (
     Channel,
     Comment,
@@ -22,13 +23,19 @@ from scrm.models import (
     ConversationStatus,
     Direction,
     Identity,
+    Membership,
     Message,
     Post,
+    Role,
     Workspace,
+    WorkspaceScope,
 )
 
 DATA = Path(__file__).with_name("workspace.json")
 DEMO_WORKSPACE = "demo"
+# The demo owner's login, printed by `make run`: for trying scrm out, never for real data.
+DEMO_OWNER_EMAIL = "owner@demo.example"
+DEMO_OWNER_PASSWORD = "scrm-demo-owner"  # noqa: S105
 
 
 @dataclass
@@ -48,6 +55,7 @@ async def load_demo(now: Callable[[], datetime]) -> DemoSummary:
     data: dict[str, Any] = json.loads(DATA.read_text(encoding="utf-8"))
     loader = _Loader(now(), DemoSummary())
     workspace = await loader.workspace(data["workspace"])
+    await loader.owner(workspace)
     channels = {c["key"]: await loader.channel(workspace, c) for c in data["channels"]}
     contacts = {c["key"]: await loader.contact(workspace, channels, c) for c in data["contacts"]}
     for conversation in data["conversations"]:
@@ -79,6 +87,15 @@ class _Loader:
         assert doc.id is not None
         self.summary.workspace_id = doc.id
         return doc.id
+
+    async def owner(self, ws: PydanticObjectId) -> None:
+        user = await find_user(DEMO_OWNER_EMAIL)
+        self.summary.count("users", user is None)
+        if user is None:
+            user = await create_user(DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, self.at, display_name="Demo Owner")
+        assert user.id is not None
+        if await WorkspaceScope(ws).find_one(Membership, {"user_id": user.id}) is None:
+            await add_member(ws, user, Role.OWNER, self.at, actor="demo")
 
     async def channel(self, ws: PydanticObjectId, spec: dict[str, Any]) -> Channel:
         fields = {k: spec[k] for k in ("platform", "name", "config")}

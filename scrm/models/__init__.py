@@ -7,9 +7,12 @@ from scrm.models.audit import AppendOnlyError, AuditAction, AuditEntry
 from scrm.models.channel import Channel, ChannelCredentials, ChannelStatus
 from scrm.models.contact import Consent, ConsentStatus, Contact, Identity, identity_key
 from scrm.models.conversation import Conversation, ConversationStatus
+from scrm.models.correction import TagCorrection
 from scrm.models.follow import Follow, FollowKind
 from scrm.models.login_session import LoginSession
+from scrm.models.merge import MergeRecord, MergeSuggestion, SuggestionStatus
 from scrm.models.message import Attachment, Direction, Message
+from scrm.models.note import Note
 from scrm.models.outbound import OutboundMessage, OutboundStatus
 from scrm.models.platform_state import PlatformToken, SyncCursor
 from scrm.models.post import Comment, Post
@@ -36,12 +39,16 @@ DOCUMENTS: tuple[type[Document], ...] = (
     WorkerHeartbeat,
     SyncCursor,
     PlatformToken,
+    TagCorrection,
     User,
     Membership,
     LoginSession,
     ApiToken,
     AuditEntry,
     RateCounter,
+    Note,
+    MergeSuggestion,
+    MergeRecord,
 )
 
 __all__ = [
@@ -66,8 +73,11 @@ __all__ = [
     "Identity",
     "LoginSession",
     "Membership",
+    "MergeRecord",
+    "MergeSuggestion",
     "Message",
     "NotInWorkspace",
+    "Note",
     "OutboundMessage",
     "OutboundStatus",
     "PlatformToken",
@@ -80,7 +90,9 @@ __all__ = [
     "SecretKeyError",
     "SecretKeyMismatch",
     "SecretKeyMissing",
+    "SuggestionStatus",
     "SyncCursor",
+    "TagCorrection",
     "User",
     "WorkerHeartbeat",
     "Workspace",

@@ -24,6 +24,7 @@ class AuditAction(StrEnum):
     SECOND_FACTOR_DISABLED = "totp.disabled"
     WORKSPACE_CREATED = "workspace.created"
     MEMBER_ADDED = "member.added"
+    MEMBER_REMOVED = "member.removed"
     ROLE_CHANGED = "member.role_changed"
     TOKEN_CREATED = "token.created"  # noqa: S105 (an action name, not a password)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 (an action name, not a password)
@@ -33,6 +34,8 @@ class AuditAction(StrEnum):
     SECRETS_ROTATED = "secrets.rotated"
     DATA_EXPORTED = "data.exported"
     CONTACT_ERASED = "contact.erased"
+    CONTACTS_MERGED = "contact.merged"
+    CONTACTS_UNMERGED = "contact.unmerged"
 
 
 class AppendOnlyError(TypeError):

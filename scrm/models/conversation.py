@@ -47,4 +47,45 @@ class Conversation(WorkspaceDocument):
                 name="inbox_by_status",
             ),
             IndexModel([("workspace_id", ASCENDING), ("contact_id", ASCENDING)], name="workspace_contact"),
+            # The inbox list: newest activity first, `_id` breaking ties so that cursors are exact.
+            IndexModel(
+                [("workspace_id", ASCENDING), ("last_message_at", DESCENDING), ("_id", DESCENDING)],
+                name="inbox_recent",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="inbox_status_recent",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("channel_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                ],
+                name="inbox_channel",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("assignee_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                ],
+                name="inbox_assignee",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("labels", ASCENDING),
+                    ("status", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                ],
+                name="inbox_labels",
+            ),
         ]

@@ -63,4 +63,11 @@ class Message(WorkspaceDocument):
                 [("workspace_id", ASCENDING), ("channel_id", ASCENDING), ("sent_at", DESCENDING)],
                 name="channel_recent",
             ),
+            IndexModel(
+                [("workspace_id", ASCENDING), ("channel_id", ASCENDING), ("_id", DESCENDING)], name="channel_page"
+            ),
+            IndexModel(
+                [("workspace_id", ASCENDING), ("tags.sentiment", ASCENDING), ("_id", DESCENDING)], name="sentiment"
+            ),
+            IndexModel([("workspace_id", ASCENDING), ("tags.intent", ASCENDING), ("_id", DESCENDING)], name="intent"),
         ]

@@ -1,0 +1,1 @@
+"""The web UI: page controllers, jinja2 templates, UI text in English and Chinese, static files."""
