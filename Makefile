@@ -10,20 +10,7 @@ NPM_STAMP := node_modules/.installed
 .PHONY: run test lint deps browser clean
 
 run: deps ## Start the embedded MongoDB, load the demo workspace and serve http://127.0.0.1:$${SCRM_PORT:-8000}
-	@# Channel credentials are sealed with SCRM_SECRET_KEY. Without one, use a development key kept under
-	@# SCRM_HOME, so that credentials stored in one run still open in the next.
-	@if [ -z "$$SCRM_SECRET_KEY" ]; then \
-	  home="$${SCRM_HOME:-$${XDG_DATA_HOME:-$$HOME/.local/share}/scrm}"; key_file="$$home/dev-secret-key"; \
-	  mkdir -p "$$home"; \
-	  if [ ! -s "$$key_file" ]; then \
-	    (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > "$$key_file"); \
-	    echo "SCRM_SECRET_KEY is not set: generated a development key in $$key_file (set your own in production)."; \
-	  else \
-	    echo "SCRM_SECRET_KEY is not set: using the development key in $$key_file (set your own in production)."; \
-	  fi; \
-	  export SCRM_SECRET_KEY="$$(cat "$$key_file")"; \
-	fi; \
-	exec $(BIN)/scrm up --demo
+	$(BIN)/scrm up --demo
 
 test: deps browser lint ## Lint, types, import contracts and the whole test suite
 	$(BIN)/pytest

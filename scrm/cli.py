@@ -13,21 +13,14 @@ from rich.table import Table
 
 from scrm import __version__
 from scrm.auth.commands import COMMANDS as ACCESS_COMMANDS
+from scrm.command_context import load_settings, require_secret_key, with_development_key
 from scrm.embedded import EmbeddedMongo, EmbeddedMongoError
 from scrm.event_commands import events
 from scrm.lazy_group import LazyGroup
-from scrm.settings import Settings, SettingsError
+from scrm.settings import Settings
 from scrm.sync_command import sync
 
 console = Console(stderr=True)
-
-
-def load_settings() -> Settings:
-    """Settings from the environment, or a clear usage error naming the bad variable."""
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 def embedded(settings: Settings) -> EmbeddedMongo:
@@ -82,7 +75,7 @@ def up(demo: bool) -> None:
     from scrm.app import create_app
     from scrm.serving import serve, sigterm_as_interrupt
 
-    settings = load_settings()
+    settings = with_development_key(load_settings())
     server = embedded(settings)
     with sigterm_as_interrupt():
         try:
@@ -107,6 +100,7 @@ def serve_command() -> None:
 
     settings = load_settings()
     require_database(settings)
+    require_secret_key(settings)
     serve(create_app(settings), settings.host, settings.port, settings.log_level)
 
 
@@ -118,6 +112,7 @@ def webhooks_command() -> None:
 
     settings = load_settings()
     require_database(settings)
+    require_secret_key(settings)
     serve(create_ingress_app(settings), settings.host, settings.webhooks_port, settings.log_level)
 
 
@@ -128,6 +123,7 @@ def worker_command() -> None:
 
     settings = load_settings()
     require_database(settings)
+    require_secret_key(settings)
     console.print("Worker running; Ctrl-C or SIGTERM stops it.")
     run_worker(settings)
 
@@ -184,7 +180,7 @@ def demo() -> None:
 @demo.command("load")
 def demo_load() -> None:
     """Create the demo workspace with channels, contacts, conversations, posts and comments (idempotent)."""
-    settings = load_settings()
+    settings = with_development_key(load_settings())
     if settings.embedded:
         _start_embedded(embedded(settings))
     _load_demo(settings)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -31,3 +33,32 @@ def run_with_database(work: Callable[[Settings], Awaitable[T]]) -> T:
             return await work(settings)
 
     return asyncio.run(session())
+
+
+def with_development_key(settings: Settings) -> Settings:
+    """Settings with a secret key: SCRM_SECRET_KEY, else (embedded only) a development key kept under SCRM_HOME.
+
+    Channel credentials are sealed with the key, so it must be the same from one run to the next; it is
+    generated once, readable by its owner only, and announced so nobody mistakes it for a production setup.
+    """
+    if settings.secret_key or not settings.embedded:
+        return settings
+    path = settings.home / "dev-secret-key"
+    if not path.exists() or not path.read_text().strip():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+        click.echo(f"SCRM_SECRET_KEY is not set: generated a development key in {path}.", err=True)
+    else:
+        click.echo(f"SCRM_SECRET_KEY is not set: using the development key in {path}.", err=True)
+    click.echo("Set SCRM_SECRET_KEY to your own long random value in production.", err=True)
+    return dataclasses.replace(settings, secret_key=path.read_text().strip())
+
+
+def require_secret_key(settings: Settings) -> None:
+    """Roles run on their own (serve, webhooks, worker) need the key that seals channel credentials."""
+    if not settings.secret_key:
+        raise click.UsageError(
+            "SCRM_SECRET_KEY is not set: channel credentials are sealed with it. Set the same long random value "
+            "in every scrm process (`scrm up` makes a development key by itself)."
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,3 +60,13 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         raise
+
+
+def sign_in(http: httpx.Client, email: str, password: str) -> None:
+    """Sign in through the real login form (CSRF token included), keeping the session cookie in `http`."""
+    form = http.get("/login", headers={"accept": "text/html"})
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found, "the login page has no CSRF token"
+    data = {"email": email, "password": password, "csrf_token": found.group(1), "next": "/"}
+    answer = http.post("/login", data=data, headers={"accept": "text/html"})
+    assert answer.status_code < 400, answer.text

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from scrm.cli import main
+from scrm.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
 from scrm.embedded import EmbeddedMongo
 from tests.conftest import free_port
-from tests.processes import run_scrm, start_scrm, stop, wait_healthy
+from tests.processes import run_scrm, sign_in, start_scrm, stop, wait_healthy
 
 COMMANDS = [
     [],
@@ -79,7 +80,9 @@ def test_up_serves_the_demo_and_sigterm_stops_mongod_too(tmp_path: Path) -> None
         assert health["mongodb"] == {"ok": True, "version": "6.0.5", "primary": True}
         mongod_pid = server.running_pid()
         assert mongod_pid is not None
-        assert "Demo Coffee Co." in httpx.get(url, headers={"accept": "text/html"}).text
+        with httpx.Client(base_url=url, follow_redirects=True) as browser:
+            sign_in(browser, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD)
+            assert "Demo Coffee Co." in browser.get("/", headers={"accept": "text/html"}).text
     finally:
         code = stop(process)
     assert code == 0, (tmp_path / "up.log").read_text()
@@ -89,7 +92,9 @@ def test_up_serves_the_demo_and_sigterm_stops_mongod_too(tmp_path: Path) -> None
     again = start_scrm(["up"], env, tmp_path / "up2.log")
     try:
         wait_healthy(url, again, tmp_path / "up2.log")
-        page = httpx.get(url, headers={"accept": "text/html"}).text
+        with httpx.Client(base_url=url, follow_redirects=True) as browser:
+            sign_in(browser, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD)
+            page = browser.get("/", headers={"accept": "text/html"}).text
         assert "Demo Coffee Co." in page, "the data of the first run is reused"
     finally:
         again.send_signal(signal.SIGINT)

@@ -44,10 +44,8 @@ class Overview:
     comments: list[ActivityRow]
 
 
-async def find_overview(workspace_name: str | None = None) -> Overview | None:
-    """The overview of the named workspace (else the oldest one), or None when there is no workspace."""
-    query = Workspace.find(Workspace.name == workspace_name) if workspace_name else Workspace.find()
-    workspace = await query.sort("+created_at").first_or_none()
+async def find_overview(workspace: Workspace | None) -> Overview | None:
+    """The overview of the signed-in user's workspace, or None when they have none."""
     if workspace is None or workspace.id is None:
         return None
     ws = workspace.id

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from scrm import __version__
+from scrm.models import Workspace
 from scrm.web import i18n
 from scrm.web.overview import find_overview
 
@@ -32,6 +33,12 @@ def page_context(request: Request[Any, Any, Any], page: str, **extra: Any) -> di
     }
 
 
+def _workspace(request: Request[Any, Any, Any]) -> Workspace | None:
+    """The workspace of the signed-in user: pages never show another tenant's data."""
+    signed_in = request.scope.get("user")
+    return getattr(signed_in, "workspace", None)
+
+
 class PagesController(Controller):
     """The UI shell."""
 
@@ -40,13 +47,13 @@ class PagesController(Controller):
     @get("/", name="overview")
     async def overview(self, request: Request[Any, Any, Any]) -> Template:
         """The overview of the workspace: counts, channels, recent conversations and comments."""
-        context = page_context(request, "overview", overview=await find_overview())
+        context = page_context(request, "overview", overview=await find_overview(_workspace(request)))
         return Template(template_name="overview.html", context=context)
 
     @get("/overview/live", name="overview_live")
     async def overview_live(self, request: Request[Any, Any, Any]) -> Template:
         """The live part of the overview, refreshed by htmx."""
-        overview = await find_overview()
+        overview = await find_overview(_workspace(request))
         if overview is None:
             raise NotFoundException("No workspace yet")
         return Template(

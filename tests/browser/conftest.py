@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import free_port
+from tests.conftest import TEST_SECRET_KEY, free_port
 from tests.processes import run_scrm, start_scrm, stop, wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -22,9 +22,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless chromium for the whole session."""
+    """One headless chromium per test module.
+
+    Playwright's sync API keeps an event loop of its own running while it is open; closed at the end of each
+    module, it never overlaps the asyncio tests of other modules.
+    """
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium).")
     with sync_playwright() as playwright:
@@ -50,6 +54,7 @@ def live_server(mongo_uri: str, database_name: str, tmp_path: Path) -> Iterator[
         "SCRM_DATABASE": database_name,
         "SCRM_HOME": str(tmp_path / "home"),
         "SCRM_PORT": str(port),
+        "SCRM_SECRET_KEY": TEST_SECRET_KEY,
     }
     loaded = run_scrm(["demo", "load"], env)
     assert loaded.returncode == 0, loaded.stderr

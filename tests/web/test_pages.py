@@ -6,15 +6,24 @@ from datetime import datetime
 
 import httpx
 
+from scrm.auth.accounts import create_user
 from scrm.db import Database
-from scrm.demo import load_demo
+from scrm.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, load_demo
 from scrm.web import i18n
+from tests.auth.forms import log_in
 
 HTML = {"accept": "text/html"}
 
 
-async def test_overview_shows_the_demo_workspace(client: httpx.AsyncClient, database: Database, now: datetime) -> None:
+async def signed_in_demo_owner(client: httpx.AsyncClient, now: datetime) -> None:
+    """Load the demo workspace and sign in as its owner."""
     await load_demo(lambda: now)
+    answer = await log_in(client, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD)
+    assert answer.status_code in (200, 302, 303), answer.text
+
+
+async def test_overview_shows_the_demo_workspace(client: httpx.AsyncClient, database: Database, now: datetime) -> None:
+    await signed_in_demo_owner(client, now)
     page = await client.get("/", headers=HTML)
     assert page.status_code == 200
     assert "Demo Coffee Co." in page.text
@@ -23,16 +32,27 @@ async def test_overview_shows_the_demo_workspace(client: httpx.AsyncClient, data
     assert '<script src="/static/vendor/htmx/htmx.min.js"' in page.text
 
 
-async def test_overview_without_a_workspace_says_how_to_load_one(client: httpx.AsyncClient) -> None:
+async def test_overview_requires_signing_in(client: httpx.AsyncClient, database: Database) -> None:
+    page = await client.get("/", headers=HTML, follow_redirects=False)
+    assert page.status_code in (302, 303) and page.headers["location"].startswith("/login")
+
+
+async def test_a_user_without_a_workspace_sees_none_of_anothers_data(
+    client: httpx.AsyncClient, database: Database, now: datetime
+) -> None:
+    await load_demo(lambda: now)
+    await create_user("stranger@example.com", "a-long-enough-password", now)
+    await log_in(client, "stranger@example.com", "a-long-enough-password")
     page = await client.get("/", headers=HTML)
     assert page.status_code == 200
     assert "scrm demo load" in page.text
+    assert "Demo Coffee Co." not in page.text and "Alice Chen" not in page.text
 
 
 async def test_the_language_switch_remembers_chinese(
     client: httpx.AsyncClient, database: Database, now: datetime
 ) -> None:
-    await load_demo(lambda: now)
+    await signed_in_demo_owner(client, now)
     switch = await client.get("/lang/zh-CN", params={"next": "/"}, follow_redirects=False)
     assert switch.status_code in (302, 303, 307)
     assert switch.headers["location"] == "/"
@@ -44,9 +64,9 @@ async def test_the_language_switch_remembers_chinese(
     assert "最近的会话" in page.text
 
 
-async def test_the_browser_language_is_the_default(client: httpx.AsyncClient) -> None:
-    page = await client.get("/", headers={**HTML, "accept-language": "zh-CN,zh;q=0.9,en;q=0.5"})
-    assert "<h1>概览</h1>" in page.text
+async def test_the_browser_language_is_the_default(client: httpx.AsyncClient, database: Database) -> None:
+    page = await client.get("/login", headers={**HTML, "accept-language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert '<html lang="zh-CN">' in page.text
 
 
 async def test_the_language_switch_never_redirects_off_site(client: httpx.AsyncClient) -> None:
