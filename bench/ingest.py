@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 from loadgen import Request, Results, closed_loop, open_loop
@@ -42,8 +41,8 @@ from scrm.settings import Settings
 from scrm.sync import drain_raw_events
 from scrm.worker import pipeline_context
 
-SECRET_KEY = "bench-secret-key"
-TELEGRAM_SECRET = "bench-telegram-secret"
+SECRET_KEY = "bench-secret-key"  # noqa: S105 - a throwaway key for a throwaway database
+TELEGRAM_SECRET = "bench-telegram-secret"  # noqa: S105
 DATABASE = "scrm_bench_ingest"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,9 +130,8 @@ def baselines(uri: str, deliveries: int) -> list[str]:
     lines = []
     with server(command, {"BENCH_MONGODB_URI": uri}, port, "/bare"):
         for path in ("/bare", "/naive"):
-            results = asyncio.run(
-                closed_loop("127.0.0.1", port, lambda n, p=path: Request(p, body, signed), deliveries // 2, 64)
-            )
+            request = Request(path, body, signed)
+            results = asyncio.run(closed_loop("127.0.0.1", port, lambda _: request, deliveries // 2, 64))
             lines.append(describe(f"baseline {path} (closed loop, 64 conns)", results))
     return lines
 
@@ -144,9 +142,7 @@ def ingress(env: dict[str, str], port: int, channel: str, deliveries: int, rate:
     headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": TELEGRAM_SECRET}
     command = [sys.executable, "-m", "scrm", "webhooks"]
     with server(command, env, port, "/health"):
-        burst = asyncio.run(
-            closed_loop("127.0.0.1", port, lambda n: Request(path, update(n), headers), deliveries, 64)
-        )
+        burst = asyncio.run(closed_loop("127.0.0.1", port, lambda n: Request(path, update(n), headers), deliveries, 64))
         steady, _ = asyncio.run(
             open_loop("127.0.0.1", port, lambda n: Request(path, update(n, 10_000_000), headers), rate, duration)
         )
@@ -200,7 +196,7 @@ async def _lags(uri: str, scheduled: dict[int, float], offset: int) -> list[floa
     database = await connect(uri, DATABASE)
     lags: list[float] = []
     async for row in Message.get_pymongo_collection().find({}, {"external_id": 1, "created_at": 1}):
-        chat, _, message_id = str(row["external_id"]).partition(":")
+        _, _, message_id = str(row["external_id"]).partition(":")
         number = int(message_id) - offset
         if number in scheduled:
             created: datetime = row["created_at"]

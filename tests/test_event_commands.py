@@ -10,6 +10,7 @@ import pytest
 from bson import ObjectId
 from click.testing import CliRunner
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from scrm.cli import main
 
@@ -31,8 +32,10 @@ def _seed(uri: str, database: str) -> list[ObjectId]:
          "received_at": now, "lease_until": None, "lease_owner": None, "processed_at": now, "expire_at": None}
         for n, status in enumerate(["failed", "failed", "processed"])
     ]  # fmt: skip
+    client: MongoClient[dict[str, Any]]
     with MongoClient(uri) as client:
-        client[database]["raw_events"].insert_many(rows)
+        collection: Collection[dict[str, Any]] = client[database]["raw_events"]
+        collection.insert_many(rows)
     return [row["_id"] for row in rows]
 
 
@@ -52,8 +55,10 @@ def test_replay_failed_queues_them_again(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["events", "replay", "--failed"])
     assert result.exit_code == 0, result.output
     assert "2 deliveries queued again" in result.output
+    client: MongoClient[dict[str, Any]]
     with MongoClient(env["SCRM_MONGODB_URI"]) as client:
-        statuses = {row["_id"]: row["status"] for row in client[env["SCRM_DATABASE"]]["raw_events"].find()}
+        collection: Collection[dict[str, Any]] = client[env["SCRM_DATABASE"]]["raw_events"]
+        statuses = {row["_id"]: row["status"] for row in collection.find()}
     assert statuses == {ids[0]: "pending", ids[1]: "pending", ids[2]: "processed"}
     one = CliRunner().invoke(main, ["events", "replay", str(ids[2])])
     assert "1 delivery queued again" in one.output

@@ -38,7 +38,8 @@ async def test_a_chinese_complaint_is_tagged_filterable_and_correctable(
     channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
     for number, (text, user) in enumerate([(COMPLAINT, 801), (PRAISE, 802)]):
         body = telegram_update(9100 + number, text, user_id=user)
-        assert (await client.post(f"/webhooks/telegram/{channel.id}", content=body, headers=telegram_headers())).is_success
+        delivered = await client.post(f"/webhooks/telegram/{channel.id}", content=body, headers=telegram_headers())
+        assert delivered.is_success
     context = pipeline_context(settings, lambda: datetime.now(UTC), tagger=tagger)
     while await drain_raw_events(context):
         pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -40,7 +41,7 @@ async def test_kill_9_mid_batch_then_restart_records_every_item_once(
         while await Message.count() < DELIVERIES // 10:
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()
             assert time.monotonic() < deadline, "the worker recorded nothing"
-            time.sleep(0.02)
+            await asyncio.sleep(0.02)
     finally:
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)

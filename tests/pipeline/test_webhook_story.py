@@ -37,7 +37,8 @@ async def test_a_signed_telegram_update_becomes_a_contact_a_conversation_and_a_m
 ) -> None:
     channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
     url = f"/webhooks/telegram/{channel.id}"
-    response = await client.post(url, content=telegram_update(5001, "Do you ship to Berlin?"), headers=telegram_headers())
+    body = telegram_update(5001, "Do you ship to Berlin?")
+    response = await client.post(url, content=body, headers=telegram_headers())
     assert response.status_code == 200
     raw = await RawEvent.find_one(RawEvent.event_id == "5001")
     assert raw is not None and raw.status == RawEventStatus.PENDING
@@ -68,7 +69,8 @@ async def test_a_wrong_secret_token_is_refused_and_nothing_is_stored(
 async def test_unknown_channels_and_platform_mismatches_are_404(client: httpx.AsyncClient, database: Database) -> None:
     channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
     body, headers = telegram_update(1, "x"), telegram_headers()
-    assert (await client.post("/webhooks/telegram/000000000000000000000000", content=body, headers=headers)).status_code == 404
+    unknown = await client.post("/webhooks/telegram/000000000000000000000000", content=body, headers=headers)
+    assert unknown.status_code == 404
     assert (await client.post("/webhooks/telegram/not-an-id", content=body, headers=headers)).status_code == 404
     assert (await client.post(f"/webhooks/wechat/{channel.id}", content=body, headers=headers)).status_code == 404
     assert (await client.post(f"/webhooks/myspace/{channel.id}", content=body, headers=headers)).status_code == 404
@@ -118,7 +120,9 @@ async def test_a_tampered_wechat_body_is_refused(client: httpx.AsyncClient, data
     assert await RawEvent.count() == 0
 
 
-async def test_the_wechat_handshake_echoes_only_for_the_right_token(client: httpx.AsyncClient, database: Database) -> None:
+async def test_the_wechat_handshake_echoes_only_for_the_right_token(
+    client: httpx.AsyncClient, database: Database
+) -> None:
     channel = await make_channel("wechat", WECHAT_CREDENTIALS)
     _, query = wechat_safe_delivery("<xml/>")
     good = {k: query[k] for k in ("timestamp", "nonce", "signature")} | {"echostr": "4815162342"}
@@ -132,9 +136,7 @@ async def test_a_verified_body_that_cannot_be_parsed_is_kept_as_failed(
     client: httpx.AsyncClient, database: Database, settings: Settings
 ) -> None:
     channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
-    response = await client.post(
-        f"/webhooks/telegram/{channel.id}", content=b"{not json", headers=telegram_headers()
-    )
+    response = await client.post(f"/webhooks/telegram/{channel.id}", content=b"{not json", headers=telegram_headers())
     assert response.status_code == 200
     await drain(settings)
     failed = await RawEvent.find_one(RawEvent.status == RawEventStatus.FAILED)
