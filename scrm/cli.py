@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from datetime import UTC, datetime
 
 import click
 from rich.console import Console
@@ -13,8 +11,9 @@ from rich.table import Table
 
 from scrm import __version__
 from scrm.auth.commands import COMMANDS as ACCESS_COMMANDS
-from scrm.command_context import load_settings, require_secret_key, with_development_key
-from scrm.embedded import EmbeddedMongo, EmbeddedMongoError
+from scrm.command_context import load_settings, require_secret_key, start_embedded, with_development_key
+from scrm.demo.commands import demo, load_demo_workspace
+from scrm.embedded import EmbeddedMongo
 from scrm.event_commands import events
 from scrm.lazy_group import LazyGroup
 from scrm.settings import Settings
@@ -62,6 +61,7 @@ def main() -> None:
 for _group in ACCESS_COMMANDS:
     main.add_command(_group)
 main.add_command(events)
+main.add_command(demo)
 main.add_command(sync)
 
 
@@ -80,9 +80,9 @@ def up(demo: bool) -> None:
     with sigterm_as_interrupt():
         try:
             if settings.embedded:
-                _start_embedded(server)
+                start_embedded(server)
             if demo:
-                _load_demo(settings)
+                load_demo_workspace(settings)
             _print_banner(settings, demo)
             serve(create_app(settings, webhooks=True, worker=True), settings.host, settings.port, settings.log_level)
         except KeyboardInterrupt:
@@ -136,7 +136,7 @@ def db() -> None:
 @db.command("start")
 def db_start() -> None:
     """Start the embedded MongoDB (or reuse it when it already runs) and wait until it is primary."""
-    _start_embedded(embedded(load_settings()))
+    start_embedded(embedded(load_settings()))
 
 
 @db.command("stop")
@@ -172,20 +172,6 @@ def db_status(as_json: bool) -> None:
         console.print("SCRM_MONGODB_URI is set: scrm uses that server, not the embedded one.")
 
 
-@main.group()
-def demo() -> None:
-    """The demo workspace."""
-
-
-@demo.command("load")
-def demo_load() -> None:
-    """Create the demo workspace with channels, contacts, conversations, posts and comments (idempotent)."""
-    settings = with_development_key(load_settings())
-    if settings.embedded:
-        _start_embedded(embedded(settings))
-    _load_demo(settings)
-
-
 @main.command("settings")
 def settings_command() -> None:
     """Show the settings in effect (secrets masked) and where each comes from."""
@@ -193,32 +179,6 @@ def settings_command() -> None:
     for key, value in load_settings().describe().items():
         table.add_row(f"SCRM_{key.upper()}", value)
     Console().print(table)
-
-
-def _start_embedded(server: EmbeddedMongo) -> None:
-    try:
-        with console.status("Starting the embedded MongoDB…"):
-            started = server.start()
-    except EmbeddedMongoError as exc:
-        raise click.ClickException(str(exc)) from None
-    console.print(f"Embedded MongoDB {'started' if started else 'already running'} at {server.uri}")
-
-
-def _load_demo(settings: Settings) -> None:
-    from scrm.db import connect, mongodb_uri
-    from scrm.demo import load_demo
-
-    async def load() -> dict[str, int]:
-        database = await connect(mongodb_uri(settings), settings.database)
-        try:
-            summary = await load_demo(lambda: datetime.now(UTC))
-        finally:
-            await database.close()
-        return summary.created
-
-    created = asyncio.run(load())
-    made = ", ".join(f"{n} {kind}" for kind, n in created.items() if n) or "nothing new (already loaded)"
-    console.print(f"Demo workspace 'demo' ready: created {made}.")
 
 
 def _print_banner(settings: Settings, demo: bool) -> None:

@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from rich.console import Console
 
 from scrm.db import open_database
+from scrm.embedded import EmbeddedMongo, EmbeddedMongoError
 from scrm.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -62,3 +64,14 @@ def require_secret_key(settings: Settings) -> None:
             "SCRM_SECRET_KEY is not set: channel credentials are sealed with it. Set the same long random value "
             "in every scrm process (`scrm up` makes a development key by itself)."
         )
+
+
+def start_embedded(server: EmbeddedMongo) -> None:
+    """Start (or reuse) the embedded MongoDB, with a spinner; a clear error when the bundled binary cannot run."""
+    console = Console(stderr=True)
+    try:
+        with console.status("Starting the embedded MongoDB…"):
+            started = server.start()
+    except EmbeddedMongoError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"Embedded MongoDB {'started' if started else 'already running'} at {server.uri}")

@@ -28,6 +28,7 @@ from scrm.connectors.items import (
     Sender,
 )
 from scrm.contacts.identity import PersonKey, person_key, resolve_contacts
+from scrm.contacts.suggestions import suggest_for_new_contacts
 from scrm.events import (
     CommentReceived,
     ContactFollowed,
@@ -116,6 +117,7 @@ async def mark_handled(events: Sequence[Event], now: datetime) -> None:
 async def _look_up(batch: Batch, now: datetime) -> _Lookups:
     people = [(where, person) for item, where in batch if (person := _person(item)) is not None]
     lookups = _Lookups(contacts=await resolve_contacts(people, now))
+    await suggest_for_new_contacts(lookups.contacts.values(), created_since=now)  # offered, never merged
     threads = [
         (where, item.conversation_id, lookups.contacts[person_key(where, item.sender)])
         for item, where in batch

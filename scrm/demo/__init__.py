@@ -1,230 +1,96 @@
-"""The demo workspace: channels, contacts, conversations, posts and comments in English and Chinese.
+"""The demo workspace: a coffee brand on Telegram, WeChat, Facebook and its website, in English and Chinese.
 
-Loading is idempotent: every document is looked up by its unique key first, so loading twice changes nothing.
+Channels get real (sealed) credentials, and the history — messages, posts, comments — is replayed as the
+platforms would have delivered it, through the connectors and the pipeline (identity resolution, threading,
+tagging), so the demo behaves like live data. Loading is idempotent: every piece has a unique key, so loading
+twice changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from beanie import Document, PydanticObjectId
+from beanie import PydanticObjectId
 
+from scrm import pipeline
 from scrm.auth.accounts import add_member, create_user, find_user
-from scrm.models import (
-    Channel,
-    Comment,
-    Contact,
-    Conversation,
-    ConversationStatus,
-    Direction,
-    Identity,
-    Membership,
-    Message,
-    Post,
-    Role,
-    Workspace,
-    WorkspaceScope,
-)
+from scrm.channel_access import ChannelAccess
+from scrm.demo.history import iter_history, parse_history
+from scrm.demo.replies import record_replies, settle_profiles
+from scrm.models import Channel, ChannelCredentials, Membership, Role, Workspace, WorkspaceScope
+from scrm.models.sealed import SecretBox
+from scrm.platform_state import MongoTokenStore
 
 DATA = Path(__file__).with_name("workspace.json")
 DEMO_WORKSPACE = "demo"
-# The demo owner's login, printed by `make run`: for trying scrm out, never for real data.
+# The demo owner's login, printed by `scrm up --demo`: for trying scrm out, never for real data.
 DEMO_OWNER_EMAIL = "owner@demo.example"
 DEMO_OWNER_PASSWORD = "scrm-demo-owner"  # noqa: S105
 
 
 @dataclass
 class DemoSummary:
-    """How many documents of each kind the load created (zero everywhere on a second load)."""
+    """How many things of each kind the load created (zero everywhere on a second load)."""
 
     workspace_id: PydanticObjectId | None = None
     created: dict[str, int] = field(default_factory=dict)
 
-    def count(self, kind: str, was_created: bool) -> None:
-        """Count one document of `kind`, if it was new."""
-        self.created[kind] = self.created.get(kind, 0) + int(was_created)
+    def count(self, kind: str, created: int | bool) -> None:
+        """Count `created` new things of `kind`."""
+        self.created[kind] = self.created.get(kind, 0) + int(created)
 
 
-async def load_demo(now: Callable[[], datetime]) -> DemoSummary:
-    """Create the demo workspace and its data where missing; times are relative to `now()`."""
+async def load_demo(now: datetime, box: SecretBox, tagger: pipeline.Tagger | None = None) -> DemoSummary:
+    """Create the demo workspace and replay its history where missing; times are relative to `now`."""
     data: dict[str, Any] = json.loads(DATA.read_text(encoding="utf-8"))
-    loader = _Loader(now(), DemoSummary())
-    workspace = await loader.workspace(data["workspace"])
-    await loader.owner(workspace)
-    channels = {c["key"]: await loader.channel(workspace, c) for c in data["channels"]}
-    contacts = {c["key"]: await loader.contact(workspace, channels, c) for c in data["contacts"]}
-    for conversation in data["conversations"]:
-        await loader.conversation(workspace, channels, contacts, conversation)
-    for post in data["posts"]:
-        await loader.post(workspace, channels, contacts, post)
-    return loader.summary
+    summary = DemoSummary()
+    workspace = await _workspace(data["workspace"], now, summary)
+    await _owner(workspace, now, summary)
+    channels = {spec["key"]: await _channel(workspace, spec, box, now, summary) for spec in data["channels"]}
+    batch = parse_history(iter_history(data, channels, now), MongoTokenStore(box))
+    events = await pipeline.process_many(batch, now, tagger)
+    summary.count("items", sum(event is not None for event in events))
+    await settle_profiles(data, channels, now)
+    summary.count("replies", await record_replies(data, channels, now))
+    return summary
 
 
-async def _find_or_insert(document: Document, query: dict[str, Any]) -> tuple[Document, bool]:
-    existing = await type(document).find_one(query)
-    if existing is not None:
-        return existing, False
-    await document.insert()
-    return document, True
+async def _workspace(spec: dict[str, Any], now: datetime, summary: DemoSummary) -> PydanticObjectId:
+    found = await Workspace.find_one(Workspace.name == spec["name"])
+    summary.count("workspaces", found is None)
+    workspace = found or await Workspace(created_at=now, **spec).insert()
+    assert workspace.id is not None
+    summary.workspace_id = workspace.id
+    return workspace.id
 
 
-@dataclass
-class _Loader:
-    at: datetime
-    summary: DemoSummary
+async def _owner(workspace_id: PydanticObjectId, now: datetime, summary: DemoSummary) -> None:
+    user = await find_user(DEMO_OWNER_EMAIL)
+    summary.count("users", user is None)
+    if user is None:
+        user = await create_user(DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, now, display_name="Demo Owner")
+    assert user.id is not None
+    if await WorkspaceScope(workspace_id).find_one(Membership, {"user_id": user.id}) is None:
+        await add_member(workspace_id, user, Role.OWNER, now, actor="demo")
 
-    def ago(self, minutes: float) -> datetime:
-        return self.at - timedelta(minutes=minutes)
 
-    async def workspace(self, spec: dict[str, Any]) -> PydanticObjectId:
-        doc, new = await _find_or_insert(Workspace(**spec), {"name": spec["name"]})
-        self.summary.count("workspaces", new)
-        assert doc.id is not None
-        self.summary.workspace_id = doc.id
-        return doc.id
-
-    async def owner(self, ws: PydanticObjectId) -> None:
-        user = await find_user(DEMO_OWNER_EMAIL)
-        self.summary.count("users", user is None)
-        if user is None:
-            user = await create_user(DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, self.at, display_name="Demo Owner")
-        assert user.id is not None
-        if await WorkspaceScope(ws).find_one(Membership, {"user_id": user.id}) is None:
-            await add_member(ws, user, Role.OWNER, self.at, actor="demo")
-
-    async def channel(self, ws: PydanticObjectId, spec: dict[str, Any]) -> Channel:
+async def _channel(
+    workspace_id: PydanticObjectId, spec: dict[str, Any], box: SecretBox, now: datetime, summary: DemoSummary
+) -> ChannelAccess:
+    """The demo channel (created with sealed credentials when missing), as the pipeline sees channels."""
+    scope = WorkspaceScope(workspace_id)
+    channel = await scope.find_one(Channel, {"name": spec["name"]})
+    summary.count("channels", channel is None)
+    if channel is None:
         fields = {k: spec[k] for k in ("platform", "name", "config")}
-        doc, new = await _find_or_insert(Channel(workspace_id=ws, **fields), {"workspace_id": ws, "name": spec["name"]})
-        self.summary.count("channels", new)
-        assert isinstance(doc, Channel)
-        return doc
-
-    async def contact(self, ws: PydanticObjectId, channels: dict[str, Channel], spec: dict[str, Any]) -> Contact:
-        identities = [
-            Identity(
-                platform=channels[i["channel"]].platform,
-                external_id=i["external_id"],
-                channel_id=channels[i["channel"]].id,
-                username=i.get("username", ""),
-                display_name=i.get("display_name", ""),
-            )
-            for i in spec["identities"]
-        ]
-        fields = {k: spec[k] for k in ("name", "language", "timezone", "tags", "email", "phone") if k in spec}
-        contact = Contact(workspace_id=ws, identities=identities, last_seen_at=self.at, **fields)
-        doc, new = await _find_or_insert(contact, {"workspace_id": ws, "identities.key": identities[0].key})
-        self.summary.count("contacts", new)
-        assert isinstance(doc, Contact)
-        return doc
-
-    async def conversation(
-        self,
-        ws: PydanticObjectId,
-        channels: dict[str, Channel],
-        contacts: dict[str, Contact],
-        spec: dict[str, Any],
-    ) -> None:
-        channel, contact = channels[spec["channel"]], contacts[spec["contact"]]
-        assert channel.id is not None and contact.id is not None
-        messages = spec["messages"]
-        last, inbound = messages[-1], [m for m in messages if m["in"]]
-        conversation = Conversation(
-            workspace_id=ws,
-            channel_id=channel.id,
-            contact_id=contact.id,
-            platform=channel.platform,
-            external_id=spec["external_id"],
-            status=ConversationStatus(spec["status"]),
-            last_message_at=self.ago(last["minutes_ago"]),
-            last_inbound_at=self.ago(inbound[-1]["minutes_ago"]) if inbound else None,
-            last_message_preview=last["text"][:140],
-            unread_count=1 if last["in"] and spec["status"] == "open" else 0,
-        )
-        query = {"channel_id": channel.id, "external_id": spec["external_id"]}
-        doc, new = await _find_or_insert(conversation, query)
-        self.summary.count("conversations", new)
-        assert doc.id is not None
-        for index, message in enumerate(messages):
-            await self.message(conversation=doc.id, channel=channel, contact=contact.id, index=index, spec=message)
-
-    async def message(
-        self,
-        *,
-        conversation: PydanticObjectId,
-        channel: Channel,
-        contact: PydanticObjectId,
-        index: int,
-        spec: dict[str, Any],
-    ) -> None:
-        assert channel.id is not None
-        external_id = f"demo-{conversation}-{index}"
-        message = Message(
-            workspace_id=channel.workspace_id,
-            channel_id=channel.id,
-            conversation_id=conversation,
-            contact_id=contact,
-            platform=channel.platform,
-            external_id=external_id,
-            direction=Direction.INBOUND if spec["in"] else Direction.OUTBOUND,
-            text=spec["text"],
-            sent_at=self.ago(spec["minutes_ago"]),
-            delivery_status=None if spec["in"] else "delivered",
-        )
-        query = {"platform": channel.platform, "channel_id": channel.id, "external_id": external_id}
-        _, new = await _find_or_insert(message, query)
-        self.summary.count("messages", new)
-
-    async def post(
-        self,
-        ws: PydanticObjectId,
-        channels: dict[str, Channel],
-        contacts: dict[str, Contact],
-        spec: dict[str, Any],
-    ) -> None:
-        channel = channels[spec["channel"]]
-        assert channel.id is not None
-        post = Post(
-            workspace_id=ws,
-            channel_id=channel.id,
-            platform=channel.platform,
-            external_id=spec["external_id"],
-            text=spec["text"],
-            published_at=self.ago(spec["hours_ago"] * 60),
-        )
-        query = {"platform": channel.platform, "channel_id": channel.id, "external_id": spec["external_id"]}
-        doc, new = await _find_or_insert(post, query)
-        self.summary.count("posts", new)
-        for comment in spec["comments"]:
-            author = contacts[comment["contact"]].id if "contact" in comment else None
-            await self.comment(channel, doc.id, spec["external_id"], author, comment)
-
-    async def comment(
-        self,
-        channel: Channel,
-        post_id: PydanticObjectId | None,
-        post_external_id: str,
-        author: PydanticObjectId | None,
-        spec: dict[str, Any],
-    ) -> None:
-        assert channel.id is not None
-        comment = Comment(
-            workspace_id=channel.workspace_id,
-            channel_id=channel.id,
-            platform=channel.platform,
-            external_id=spec["external_id"],
-            post_external_id=post_external_id,
-            post_id=post_id,
-            parent_external_id=spec.get("parent"),
-            contact_id=author,
-            from_us=bool(spec.get("from_us")),
-            text=spec["text"],
-            created_time=self.ago(spec["minutes_ago"]),
-        )
-        query = {"platform": channel.platform, "channel_id": channel.id, "external_id": spec["external_id"]}
-        _, new = await _find_or_insert(comment, query)
-        self.summary.count("comments", new)
+        channel = await scope.insert(Channel(workspace_id=workspace_id, created_at=now, **fields))
+    assert channel.id is not None
+    if await scope.find_one(ChannelCredentials, {"channel_id": channel.id}) is None:
+        credentials = ChannelCredentials(workspace_id=workspace_id, channel_id=channel.id, created_at=now)
+        credentials.seal(box, spec["credentials"])
+        await scope.insert(credentials)
+    return ChannelAccess(channel.id, workspace_id, channel.platform, dict(channel.config), spec["credentials"])

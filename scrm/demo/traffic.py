@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import count
 
 import httpx
@@ -24,6 +25,17 @@ from scrm.connectors.wechat.crypto import MessageCrypto
 from scrm.demo.samples import Visitor, pick_text, pick_visitor
 
 SUPPORTED = ("telegram", "wechat", "meta", "api")
+
+
+def platform_user_id(platform: str, visitor: Visitor) -> str:
+    """The id a platform gives this demo visitor (as the connector names it)."""
+    ids = {
+        "telegram": str(7_000_000 + visitor.number),
+        "wechat": f"oDemo{visitor.number:06d}visitor",
+        "meta": f"facebook:72000{visitor.number:011d}",
+        "api": f"visitor-{visitor.number}",
+    }
+    return ids[platform]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,27 +83,27 @@ class DeliveryFactory:
         visitor = pick_visitor(self.rng)
         text = pick_text(self.rng, visitor)
         build = BUILDERS[channel.platform]
-        return build(channel, visitor, text, next(self.numbers))
+        return build(channel, visitor, text, next(self.numbers), datetime.now(UTC))
 
 
-def telegram_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int) -> Delivery:
+def telegram_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int, at: datetime) -> Delivery:
     """A Telegram Update with a private text message, with the webhook's secret token header."""
-    user = {"id": 7_000_000 + visitor.number, "is_bot": False, "first_name": visitor.name,
+    user = {"id": int(platform_user_id("telegram", visitor)), "is_bot": False, "first_name": visitor.name,
             "language_code": "zh-hans" if visitor.language == "zh" else "en"}  # fmt: skip
     update = {"update_id": number % 2_000_000_000, "message": {
         "message_id": number % 2_000_000_000, "from": user, "chat": {"id": user["id"], "type": "private"},
-        "date": int(time.time()), "text": text}}  # fmt: skip
+        "date": int(at.timestamp()), "text": text}}  # fmt: skip
     headers = {"content-type": "application/json",
                "x-telegram-bot-api-secret-token": channel.credentials.get("secret_token", "")}  # fmt: skip
     return Delivery(f"/webhooks/telegram/{channel.channel_id}", json.dumps(update).encode(), headers)
 
 
-def wechat_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int) -> Delivery:
+def wechat_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int, at: datetime) -> Delivery:
     """A WeChat text message push, encrypted (safe mode) when the channel has an EncodingAESKey."""
     creds = channel.credentials
-    openid = f"oDemo{visitor.number:06d}visitor"
+    openid = platform_user_id("wechat", visitor)
     xml = (f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-           f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+           f"<CreateTime>{int(at.timestamp())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
            f"<Content><![CDATA[{text}]]></Content><MsgId>{number}</MsgId></xml>")  # fmt: skip
     timestamp, nonce = str(int(time.time())), str(number % 1_000_000)
     params = {"timestamp": timestamp, "nonce": nonce, "openid": openid,
@@ -105,30 +117,31 @@ def wechat_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number:
     return Delivery(f"/webhooks/wechat/{channel.channel_id}", body.encode(), {"content-type": "text/xml"}, params)
 
 
-def meta_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int) -> Delivery:
+def meta_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int, at: datetime) -> Delivery:
     """A Messenger text message to the Page, signed with the app secret (X-Hub-Signature-256)."""
     page = str(channel.config.get("page_id") or channel.credentials.get("page_id", "104900000000001"))
-    now_ms = int(time.time() * 1000)
-    event = {"sender": {"id": f"72000{visitor.number:011d}"}, "recipient": {"id": page}, "timestamp": now_ms,
-             "message": {"mid": f"m_demo_{number}", "text": text}}  # fmt: skip
+    now_ms = int(at.timestamp() * 1000)
+    psid = platform_user_id("meta", visitor).removeprefix("facebook:")
+    message = {"mid": f"m_demo_{number}", "text": text}
+    event = {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": now_ms, "message": message}
     body = json.dumps({"object": "page", "entry": [{"id": page, "time": now_ms, "messaging": [event]}]}).encode()
     digest = hmac.new(channel.credentials.get("app_secret", "").encode(), body, hashlib.sha256).hexdigest()
     headers = {"content-type": "application/json", "x-hub-signature-256": f"sha256={digest}"}
     return Delivery(f"/webhooks/meta/{channel.channel_id}", body, headers)
 
 
-def api_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int) -> Delivery:
+def api_delivery(channel: ChannelAccess, visitor: Visitor, text: str, number: int, at: datetime) -> Delivery:
     """A generic API channel batch with one message, with the channel's inbound token."""
-    event = {"type": "message", "id": f"web-{number}", "conversation_id": f"visitor-{visitor.number}",
-             "from": {"id": f"visitor-{visitor.number}", "name": visitor.name, "language": visitor.language},
-             "text": text, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    event = {"type": "message", "id": f"web-{number}", "conversation_id": platform_user_id("api", visitor),
+             "from": {"id": platform_user_id("api", visitor), "name": visitor.name, "language": visitor.language},
+             "text": text, "at": at.astimezone(UTC).isoformat()}  # fmt: skip
     headers = {"content-type": "application/json",
                "authorization": f"Bearer {channel.credentials.get('inbound_token', '')}"}  # fmt: skip
     body = json.dumps({"events": [event]}, ensure_ascii=False).encode()
     return Delivery(f"/api/v1/channels/{channel.channel_id}/inbound", body, headers)
 
 
-BUILDERS: Mapping[str, Callable[[ChannelAccess, Visitor, str, int], Delivery]] = {
+BUILDERS: Mapping[str, Callable[[ChannelAccess, Visitor, str, int, datetime], Delivery]] = {
     "telegram": telegram_delivery,
     "wechat": wechat_delivery,
     "meta": meta_delivery,

@@ -88,4 +88,9 @@ class Conversation(WorkspaceDocument):
                 ],
                 name="inbox_labels",
             ),
+            IndexModel(
+                [("snoozed_until", ASCENDING)],
+                partialFilterExpression={"status": ConversationStatus.SNOOZED.value},
+                name="snooze_due",
+            ),
         ]

@@ -9,15 +9,17 @@ import httpx
 from scrm.auth.accounts import create_user
 from scrm.db import Database
 from scrm.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, load_demo
+from scrm.models.sealed import SecretBox
 from scrm.web import i18n
 from tests.auth.forms import log_in
+from tests.conftest import TEST_SECRET_KEY
 
 HTML = {"accept": "text/html"}
 
 
 async def signed_in_demo_owner(client: httpx.AsyncClient, now: datetime) -> None:
     """Load the demo workspace and sign in as its owner."""
-    await load_demo(lambda: now)
+    await load_demo(now, SecretBox.from_secret_key(TEST_SECRET_KEY))
     answer = await log_in(client, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD)
     assert answer.status_code in (200, 302, 303), answer.text
 
@@ -40,7 +42,7 @@ async def test_overview_requires_signing_in(client: httpx.AsyncClient, database:
 async def test_a_user_without_a_workspace_sees_none_of_anothers_data(
     client: httpx.AsyncClient, database: Database, now: datetime
 ) -> None:
-    await load_demo(lambda: now)
+    await load_demo(now, SecretBox.from_secret_key(TEST_SECRET_KEY))
     await create_user("stranger@example.com", "a-long-enough-password", now)
     await log_in(client, "stranger@example.com", "a-long-enough-password")
     page = await client.get("/", headers=HTML)
