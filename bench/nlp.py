@@ -1,0 +1,161 @@
+"""Measure the NLP tagger: load time, texts per second, and dev-set figures per corpus.
+
+python bench/nlp.py speed [--models DIR]        # load time and texts/s of the whole tagger
+python bench/nlp.py sets [--only NAME ...]      # train on each corpus, score its dev split
+python bench/nlp.py shipped [--models DIR]      # the shipped models on the corpora dev splits
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+
+from scrm.nlp.build import without_held_out
+from scrm.nlp.datasets import Example, get_corpus_split
+from scrm.nlp.metrics import score
+from scrm.nlp.optimiser import TrainSettings
+from scrm.nlp.scoring import best_label, load_scorer
+from scrm.nlp.training import TrainOptions, train_task
+
+SOCIAL_TEXTS = [
+    "omg the new update is sooo good 😍 can't stop using it",
+    "my order #A12345678 still hasn't arrived, 3 weeks now @support wtf",
+    "这个口红颜色太好看了！！已经回购三次了 😘",
+    "快递一个星期了还没到，客服也不回消息，差评",
+    "how much is the pro plan? dm me the price pls",
+    "想合作，加我微信: abc_123 或电话 13812345678",
+    "FREE iPhone giveaway!!! click www.win-prize.top now",
+    "iPhone 15 Pro Max 256G 多少钱？能便宜点吗",
+    "call me at +1 415 555 2671, interested in a bulk order of 500 units",
+    "今天天气真好，出去玩啦～",
+]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the model card table: a corpus, its metric and the reference figures."""
+
+    corpus: str
+    metric: str
+    baseline: float
+    best: float | None = None
+
+
+ROWS = [
+    Row("tweeteval_sentiment", "macro_recall", 58.7, 73.7),
+    Row("chnsenticorp", "accuracy", 93.8, 95.9),
+    Row("weibo_sent3", "macro_f1", 82.6),
+    Row("complaints", "macro_f1", 81.7),
+    Row("sms_spam", "macro_f1", 95.7),
+    Row("banking77", "accuracy", 89.2),
+]
+
+
+def _texts(count: int) -> list[str]:
+    """Return ``count`` social-length texts, English and Chinese mixed."""
+    return [SOCIAL_TEXTS[i % len(SOCIAL_TEXTS)] + f" {i}" for i in range(count)]
+
+
+def _load_seconds(models: Path | None) -> tuple[float, float]:
+    """Time loading the tagger in a fresh process, imports included: (wall clock, CPU) seconds."""
+    where = f"pathlib.Path({str(models)!r})" if models else "None"
+    code = (
+        "import time, pathlib; t, c = time.perf_counter(), time.process_time(); from scrm.nlp import Tagger; "
+        f"Tagger.load({where}); print(time.perf_counter() - t, time.process_time() - c)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    wall, cpu = output.stdout.split()
+    return float(wall), float(cpu)
+
+
+@click.group()
+def main() -> None:
+    """Benchmarks of scrm.nlp."""
+
+
+def _corpus_texts(count: int) -> list[str]:
+    """Return ``count`` real posts, alternating English tweets and Chinese Weibo posts (dev splits)."""
+    english = [e.text for e in get_corpus_split("tweeteval_sentiment", "dev")]
+    chinese = [e.text for e in get_corpus_split("weibo_sent3", "dev")]
+    mixed = [text for pair in zip(english, chinese, strict=False) for text in pair]
+    return [mixed[i % len(mixed)] for i in range(count)]
+
+
+@main.command()
+@click.option("--models", type=click.Path(path_type=Path), default=None)
+@click.option("--count", type=int, default=20_000, show_default=True)
+@click.option("--synthetic", is_flag=True, help="Use built-in posts (20% with phone numbers) instead of the corpora.")
+def speed(models: Path | None, count: int, synthetic: bool) -> None:
+    """Print the tagger's load time and throughput (wall clock and CPU time of this one process)."""
+    from scrm.nlp import Tagger
+
+    loads = np.array([_load_seconds(models) for _ in range(5)])
+    wall, cpu = np.median(loads, axis=0)
+    click.echo(f"load time (fresh process, imports included, median of 5): {wall:.2f}s wall clock, {cpu:.2f}s CPU")
+    tagger = Tagger.load(models)
+    texts = _texts(count) if synthetic else _corpus_texts(count)
+    tagger.tag_many(texts[:1000])
+    wall, cpu = time.perf_counter(), time.process_time()
+    tagger.tag_many(texts)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    mean = np.mean([len(t) for t in texts])
+    click.echo(f"texts: {count} ({'synthetic' if synthetic else 'corpora'}), mean {mean:.0f} characters")
+    click.echo(f"tag_many: {count / cpu:,.0f} texts/s per CPU second, {count / wall:,.0f} texts/s wall clock")
+
+
+def _measure(row: Row, naive_bayes: bool, drop_copies: bool) -> tuple[float, float]:
+    """Train on a corpus's train split, score its dev split; return the row's metric and seconds taken.
+
+    With ``drop_copies`` the training texts that nearly copy a dev text are left out first.
+    """
+    train, dev = get_corpus_split(row.corpus, "train"), get_corpus_split(row.corpus, "dev")
+    if drop_copies:
+        train = without_held_out(train, dev)
+    started = time.perf_counter()
+    result = train_task(train, dev, TrainOptions(task=row.corpus, settings=TrainSettings(), naive_bayes=naive_bayes))
+    return result.report.summary()[row.metric], time.perf_counter() - started
+
+
+@main.command()
+@click.option("--only", multiple=True, help="Corpus names (default: every row of the table).")
+def sets(only: tuple[str, ...]) -> None:
+    """Train per corpus (plain, NB-scaled, NB-scaled without near-copies of dev) and print dev figures."""
+    click.echo("| corpus | metric | TF-IDF+LR | published best | plain | NB-scaled | NB-scaled, no copies | seconds |")
+    click.echo("|---|---|---|---|---|---|---|---|")
+    for row in ROWS:
+        if only and row.corpus not in only:
+            continue
+        runs = [_measure(row, naive_bayes, drop) for naive_bayes, drop in ((False, False), (True, False), (True, True))]
+        best = f"{row.best:.1f}" if row.best else "-"
+        figures = " | ".join(f"{value:.2f}" for value, _ in runs)
+        seconds = " / ".join(f"{taken:.0f}" for _, taken in runs)
+        click.echo(f"| {row.corpus} | {row.metric} | {row.baseline:.1f} | {best} | {figures} | {seconds} |")
+
+
+def _binary(scores: dict[str, float]) -> str:
+    """Read three-way sentiment scores as a positive/negative decision."""
+    return "positive" if scores["positive"] >= scores["negative"] else "negative"
+
+
+@main.command()
+@click.option("--models", type=click.Path(path_type=Path), default=None)
+def shipped(models: Path | None) -> None:
+    """Print the shipped sentiment models' figures on the sentiment corpora dev splits."""
+    scorer = load_scorer("sentiment", models)
+    for corpus in ("tweeteval_sentiment", "weibo_sent3", "chnsenticorp", "waimai_10k", "online_shopping_10cats"):
+        dev: list[Example] = get_corpus_split(corpus, "dev")
+        scores = scorer([e.text for e in dev])
+        binary = {e.label for e in dev} == {"negative", "positive"}
+        predicted = [_binary(s) if binary else best_label(s) for s in scores]
+        figures = score([e.label for e in dev], predicted).summary()
+        click.echo(f"{corpus}: {figures}")
+
+
+if __name__ == "__main__":
+    main()
