@@ -143,7 +143,7 @@ async def test_a_revoked_bot_token_pauses_the_channel_instead_of_failing_its_mes
     assert [(await reload(row)).status for row in rows] == [OutboundStatus.QUEUED] * 3
     stored = await Channel.get(channel.id)
     assert stored is not None and stored.status is ChannelStatus.UNHEALTHY
-    assert stored.status_reason.startswith("telegram: the platform refused the channel's credentials")
+    assert stored.status_reason.startswith("telegram: the bot token was refused")
     assert route.call_count == 1  # the other messages of the round were held back without a call
 
 

@@ -10,14 +10,16 @@ from litestar.types import ControllerRouterHandler
 from pymongo.errors import DuplicateKeyError
 
 from scrm.api.audit import AuditController
+from scrm.api.canned import CannedResponsesController
 from scrm.api.channels import ChannelsController
 from scrm.api.contacts import ContactsController
 from scrm.api.corrections import TagCorrectionsController
-from scrm.api.inbox import ConversationsController, NotesController
+from scrm.api.inbox import ConversationsController
 from scrm.api.members import MembersController
 from scrm.api.merge_suggestions import MergeSuggestionsController
 from scrm.api.merges import ContactMergesController, MergesController
 from scrm.api.messages import MessagesController
+from scrm.api.notes import NotesController
 from scrm.api.security import BearerAuthMiddleware, provide_now, provide_principal
 from scrm.api.tokens import TokensController
 from scrm.api.workspace import WorkspaceController
@@ -37,6 +39,7 @@ RESOURCES: tuple[ControllerRouterHandler, ...] = (
     ConversationsController,
     MessagesController,
     NotesController,
+    CannedResponsesController,
     TagCorrectionsController,
     ContactMergesController,
     MergeSuggestionsController,

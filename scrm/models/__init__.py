@@ -4,6 +4,7 @@ from beanie import Document
 
 from scrm.models.api_token import ApiToken
 from scrm.models.audit import AppendOnlyError, AuditAction, AuditEntry
+from scrm.models.canned_response import CannedResponse
 from scrm.models.channel import Channel, ChannelCredentials, ChannelStatus
 from scrm.models.contact import Consent, ConsentStatus, Contact, Identity, identity_key
 from scrm.models.conversation import Conversation, ConversationStatus
@@ -47,6 +48,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     AuditEntry,
     RateCounter,
     Note,
+    CannedResponse,
     MergeSuggestion,
     MergeRecord,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "Attachment",
     "AuditAction",
     "AuditEntry",
+    "CannedResponse",
     "Channel",
     "ChannelCredentials",
     "ChannelStatus",

@@ -17,7 +17,7 @@ from scrm.auth.tokens import create_token
 from scrm.models import ApiToken, Role
 from tests.api.world import Side, add_channel, add_contact
 from tests.contacts.seeds import seed_merge, seed_merge_suggestion
-from tests.inbox.seeds import seed_conversation, seed_message, seed_note
+from tests.inbox.seeds import seed_canned, seed_conversation, seed_message, seed_note
 
 Reach = Literal["agent", "outside"]
 """Whether a seeded item is within the agent's channels (`agent`) or not (`outside`)."""
@@ -102,7 +102,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         "/api/v1/channels",
         seed=seed_channel,
-        create={"platform": "telegram", "name": "new bot", "credentials": {"bot_token": "123:abc"}},
+        create={"platform": "telegram", "name": "new", "credentials": {"bot_token": "123:abc", "secret_token": "s"}},
         update={"name": "renamed bot", "credentials": {"bot_token": "456:def"}},
         delete=True,
         writers=ADMINS,
@@ -130,6 +130,14 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource("/api/v1/messages", seed=seed_message, agent_scoped=True),
     Resource("/api/v1/notes", seed=seed_note, agent_scoped=True),
+    Resource(
+        "/api/v1/canned-responses",
+        seed=seed_canned,
+        create={"name": "hours", "text": "We are open 8-18."},
+        update={"text": "We are open 8-20."},
+        delete=True,
+        writers=ADMINS | {Role.AGENT},
+    ),
     Resource(
         "/api/v1/merge-suggestions",
         seed=seed_merge_suggestion,

@@ -1,0 +1,256 @@
+"""`/api/v1/conversations`: the inbox — list and filter, read, work and answer conversations.
+
+Everything the web inbox does is here too, under the same rules: an agent reaches only the conversations of
+their channels and teams, a viewer reads but never changes anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from beanie import PydanticObjectId
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.types import ExceptionHandlersMap
+
+from scrm.api.messages import IntentFilter, MessagePage, SentimentFilter, message_page
+from scrm.api.paging import DEFAULT_LIMIT, Cursor, Limit, parse_id
+from scrm.api.security import Caller, Now, requires
+from scrm.auth.roles import Permission, Principal
+from scrm.inbox import actions, bulk, replies
+from scrm.inbox.conversations import COUNT_CAP, InboxFilter, InboxInputError, list_conversations
+from scrm.models import Conversation, ConversationStatus
+from scrm.problems import problem_response
+
+StatusName = Literal["open", "pending", "snoozed", "resolved"]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=actions.MAX_LABEL_LENGTH)]
+
+
+class ConversationOut(msgspec.Struct):
+    """One conversation as the API shows it."""
+
+    id: str
+    channel_id: str
+    contact_id: str
+    platform: str
+    status: str
+    assignee_id: str | None
+    team_id: str | None
+    labels: list[str]
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    last_message_preview: str
+    unread_count: int
+    snoozed_until: datetime | None
+
+
+class ConversationPage(msgspec.Struct):
+    """A page of conversations, latest activity first, the next page's cursor, and counts per status (capped)."""
+
+    items: list[ConversationOut]
+    next_cursor: str | None
+    counts: dict[str, int]
+    counts_capped_at: int = COUNT_CAP
+    """A count equal to this means "at least this many"."""
+
+
+class ConversationPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Changes to a conversation; fields left out keep their value. `snoozed_until` goes with `snoozed`."""
+
+    status: StatusName | msgspec.UnsetType = msgspec.UNSET
+    snoozed_until: datetime | None = None
+    assignee_id: str | msgspec.UnsetType | None = msgspec.UNSET
+    labels: Annotated[list[Label], msgspec.Meta(max_length=actions.MAX_LABELS)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A reply to send; the same `idempotency_key` again (a retry) sends it once."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=replies.MAX_REPLY_LENGTH)]
+    idempotency_key: Annotated[str, msgspec.Meta(pattern=replies.IDEMPOTENCY_KEY.pattern)]
+
+
+class ReplyOut(msgspec.Struct):
+    """A queued reply: the outbox row that delivery sends."""
+
+    id: str
+    conversation_id: str
+    text: str
+    status: str
+    created_at: datetime
+
+
+class BulkIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One change for many conversations: a status (not snoozed), an assignee (null: nobody) and/or a label."""
+
+    ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=bulk.MAX_SELECTION)]
+    status: Literal["open", "pending", "resolved"] | None = None
+    assignee_id: str | msgspec.UnsetType | None = msgspec.UNSET
+    add_label: Label | None = None
+
+
+class BulkOut(msgspec.Struct):
+    """How many of the selected conversations were changed (ids out of reach are left out)."""
+
+    matched: int
+
+
+def conversation_out(conversation: Conversation) -> ConversationOut:
+    """The API view of a conversation."""
+    return ConversationOut(
+        id=str(conversation.id),
+        channel_id=str(conversation.channel_id),
+        contact_id=str(conversation.contact_id),
+        platform=conversation.platform,
+        status=conversation.status.value,
+        assignee_id=str(conversation.assignee_id) if conversation.assignee_id else None,
+        team_id=str(conversation.team_id) if conversation.team_id else None,
+        labels=conversation.labels,
+        last_message_at=conversation.last_message_at,
+        last_inbound_at=conversation.last_inbound_at,
+        last_message_preview=conversation.last_message_preview,
+        unread_count=conversation.unread_count,
+        snoozed_until=conversation.snoozed_until,
+    )
+
+
+async def change_conversation(
+    principal: Principal, conversation_id: str, data: ConversationPatch, now: datetime
+) -> ConversationOut:
+    """Apply the changes of a PATCH in a fixed order: labels, assignee, status."""
+    oid = actions.parse_conversation_id(conversation_id)
+    conversation = await actions.get_conversation(principal, oid)
+    if not isinstance(data.labels, msgspec.UnsetType):
+        conversation = await actions.set_labels(principal, oid, data.labels)
+    if not isinstance(data.assignee_id, msgspec.UnsetType):
+        conversation = await actions.assign(principal, oid, actions.parse_user_id(data.assignee_id))
+    if not isinstance(data.status, msgspec.UnsetType):
+        status = ConversationStatus(data.status)
+        conversation = await actions.set_status(principal, oid, status, now, data.snoozed_until)
+    return conversation_out(conversation)
+
+
+async def change_many(principal: Principal, data: BulkIn) -> BulkOut:
+    """Apply a bulk change to the conversations of `data.ids` the principal may see."""
+    assignee = None if isinstance(data.assignee_id, msgspec.UnsetType) else actions.parse_user_id(data.assignee_id)
+    change = bulk.BulkChange(
+        status=ConversationStatus(data.status) if data.status else None,
+        assignee_id=assignee,
+        unassign=data.assignee_id is None,
+        add_label=data.add_label,
+    )
+    ids = [actions.parse_conversation_id(i) for i in data.ids if PydanticObjectId.is_valid(i)]
+    return BulkOut(await bulk.apply_to_many(principal, ids, change))
+
+
+def _bad_input(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return problem_response(400, str(exc))
+
+
+def _refused(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return problem_response(422, str(exc))
+
+
+INBOX_ERRORS: ExceptionHandlersMap = {InboxInputError: _bad_input, replies.ReplyRefused: _refused}
+READ = [requires(Permission.READ_CONTACTS)]
+WORK = [requires(Permission.WORK_INBOX)]
+AssigneeFilter = Annotated[
+    str, QueryParameter(description="`anyone` (default), `me` (a signed-in user), `unassigned`, or a user id.")
+]
+
+
+class ConversationsController(Controller):
+    """Conversations, one per contact and thread on a channel: the inbox."""
+
+    path = "/conversations"
+    tags = ("conversations",)
+    exception_handlers = INBOX_ERRORS
+
+    @get(
+        "/",
+        guards=READ,
+        summary="List conversations, latest activity first, with counts per status",
+        description=(
+            "Every filter narrows the list; `sentiment` and `intent` match the latest tagged inbound message. "
+            "`counts` ignore `status` and stop at `counts_capped_at`."
+        ),
+    )
+    async def list(
+        self,
+        principal: Caller,
+        channel_id: Annotated[str | None, QueryParameter(description="Only this channel's.")] = None,
+        status: Annotated[StatusName | None, QueryParameter(description="Only this status.")] = None,
+        assignee: AssigneeFilter = "anyone",
+        label: Annotated[str | None, QueryParameter(description="Only those with this label.")] = None,
+        sentiment: SentimentFilter = None,
+        intent: IntentFilter = None,
+        unread: Annotated[bool, QueryParameter(description="Only those with unread messages.")] = False,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> ConversationPage:
+        """Conversations the caller may see; sentiment and intent match the latest tagged inbound message."""
+        wanted = InboxFilter(
+            channel_id=parse_id(channel_id, "channel") if channel_id else None,
+            status=ConversationStatus(status) if status else None,
+            assignee=assignee,
+            label=label,
+            sentiment=sentiment,
+            intent=intent,
+            unread=unread,
+        )
+        found = await list_conversations(principal, wanted, cursor, limit)
+        return ConversationPage([conversation_out(r.conversation) for r in found.rows], found.next_cursor, found.counts)
+
+    @post(
+        "/bulk",
+        guards=WORK,
+        summary="Change many conversations at once",
+        description="Ids the caller may not see are left out; `matched` says how many were changed.",
+        status_code=200,
+    )
+    async def bulk_change(self, principal: Caller, data: JSONBody[BulkIn]) -> BulkOut:
+        """Resolve, reopen or set pending, assign or unassign, or label up to 200 conversations in one call."""
+        return await change_many(principal, data)
+
+    @get("/{conversation_id:str}", guards=READ, summary="Get a conversation")
+    async def show(self, principal: Caller, conversation_id: FromPath[str]) -> ConversationOut:
+        """One conversation the caller may see; 404 otherwise (also for another workspace's)."""
+        oid = actions.parse_conversation_id(conversation_id)
+        return conversation_out(await actions.get_conversation(principal, oid))
+
+    @patch("/{conversation_id:str}", guards=WORK, summary="Change a conversation's status, assignee or labels")
+    async def update(
+        self, principal: Caller, conversation_id: FromPath[str], data: JSONBody[ConversationPatch], now: Now
+    ) -> ConversationOut:
+        """Resolve, reopen, set pending or snooze (with `snoozed_until`); assign (null: nobody); set labels."""
+        return await change_conversation(principal, conversation_id, data, now)
+
+    @get("/{conversation_id:str}/messages", guards=READ, summary="List a conversation's messages, newest first")
+    async def messages(
+        self, principal: Caller, conversation_id: FromPath[str], cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+    ) -> MessagePage:
+        """The messages of one conversation the caller may see."""
+        oid = actions.parse_conversation_id(conversation_id)
+        await actions.get_conversation(principal, oid)
+        return await message_page(principal, {"conversation_id": oid}, cursor, limit)
+
+    @post(
+        "/{conversation_id:str}/replies",
+        guards=WORK,
+        summary="Reply to the contact (through the outbox)",
+        description=(
+            "Queues one outbound message; the same `idempotency_key` again returns the first reply instead of "
+            "queuing another. 422 with the reason outside the platform's messaging window (WeChat 48 h, "
+            "Messenger/Instagram/WhatsApp 24 h after the contact's last message)."
+        ),
+    )
+    async def reply(
+        self, principal: Caller, conversation_id: FromPath[str], data: JSONBody[ReplyIn], now: Now
+    ) -> ReplyOut:
+        """Queue a reply; the same idempotency key again returns the first reply. 422 outside the platform's window."""
+        oid = actions.parse_conversation_id(conversation_id)
+        row = await replies.reply(principal, oid, data.text, data.idempotency_key, now)
+        text = str(row.payload.get("text", ""))
+        return ReplyOut(str(row.id), str(row.conversation_id), text, row.status.value, row.created_at)

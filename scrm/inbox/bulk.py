@@ -1,0 +1,58 @@
+"""Working many conversations at once: resolve, reopen, assign or label a selection in one update.
+
+The selection is matched on the workspace and the principal's reach like every single action, so ids the
+principal may not see are silently left out; the answer says how many conversations were matched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from beanie import PydanticObjectId
+
+from scrm.auth.roles import Principal
+from scrm.inbox.actions import check_assignable, clean_label
+from scrm.inbox.conversations import InboxInputError, reach
+from scrm.models import Conversation, ConversationStatus
+
+MAX_SELECTION = 200
+
+
+@dataclass(frozen=True, slots=True)
+class BulkChange:
+    """What to do to every selected conversation; at least one field is set. Snoozing is one at a time."""
+
+    status: ConversationStatus | None = None
+    assignee_id: PydanticObjectId | None = None
+    unassign: bool = False
+    add_label: str | None = None
+
+
+async def _update(principal: Principal, change: BulkChange) -> dict[str, Any]:
+    """The MongoDB update for a change, with the assignee checked once for the whole selection."""
+    update: dict[str, Any] = {}
+    if change.status is not None:
+        if change.status is ConversationStatus.SNOOZED:
+            raise InboxInputError("Snooze conversations one at a time, each with its own time")
+        update["$set"] = {"status": change.status.value, "snoozed_until": None}
+    if change.assignee_id is not None or change.unassign:
+        if change.assignee_id is not None:
+            await check_assignable(principal, change.assignee_id)
+        update.setdefault("$set", {})["assignee_id"] = None if change.unassign else change.assignee_id
+    if change.add_label:
+        update["$addToSet"] = {"labels": clean_label(change.add_label)}
+    if not update:
+        raise InboxInputError("Say what to change: a status, an assignee or a label")
+    return update
+
+
+async def apply_to_many(principal: Principal, ids: list[PydanticObjectId], change: BulkChange) -> int:
+    """Apply one change to every selected conversation the principal may see; returns how many matched."""
+    unique = list(dict.fromkeys(ids))
+    if not unique or len(unique) > MAX_SELECTION:
+        raise InboxInputError(f"Select 1 to {MAX_SELECTION} conversations")
+    update = await _update(principal, change)
+    target = {"_id": {"$in": unique}, "workspace_id": principal.workspace_id, **reach(principal)}
+    result = await Conversation.get_pymongo_collection().update_many(target, update)
+    return result.matched_count

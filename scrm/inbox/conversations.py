@@ -1,0 +1,198 @@
+"""The inbox list: a principal's conversations, filtered, newest activity first, a page at a time, with counts.
+
+A page costs a fixed handful of queries whatever its length: the conversations, then their contacts and
+channels in one `$in` lookup each, and one capped count per status.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from beanie import PydanticObjectId
+
+from scrm.auth.roles import Principal
+from scrm.inbox.tag_filters import conversations_tagged
+from scrm.models import Channel, Contact, Conversation, ConversationStatus
+
+DEFAULT_PAGE = 50
+COUNT_CAP = 1000
+"""Counts per status stop here: the list shows `1000+`, the API says so in `counts_capped_at`."""
+ASSIGNEE_CHOICES = ("anyone", "me", "unassigned")
+_CURSOR = re.compile(r"^(\d+|-)\.([0-9a-f]{24})$")
+
+
+class InboxInputError(ValueError):
+    """A request the inbox cannot act on as given (a bad cursor, an unknown assignee…); the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    """What the list shows: every field narrows it; `assignee` is `anyone`, `me`, `unassigned` or a user id."""
+
+    channel_id: PydanticObjectId | None = None
+    status: ConversationStatus | None = None
+    assignee: str = "anyone"
+    label: str | None = None
+    sentiment: str | None = None
+    intent: str | None = None
+    unread: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """One line of the list: the conversation with its contact's name and its channel's name."""
+
+    conversation: Conversation
+    contact_name: str
+    avatar_url: str
+    channel_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationList:
+    """A page of the list, the cursor of the next page (None on the last), and counts per status."""
+
+    rows: list[ConversationRow]
+    next_cursor: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def reach(principal: Principal) -> dict[str, Any]:
+    """The conversations this principal may see: all of them, or (an agent) those of their channels or teams."""
+    if not principal.is_limited:
+        return {}
+    channels = {"channel_id": {"$in": sorted(principal.channel_ids)}}
+    if not principal.team_ids:  # a plain `$in` lets the channel indexes serve the list and its counts
+        return channels
+    return {"$or": [channels, {"team_id": {"$in": sorted(principal.team_ids)}}]}
+
+
+def user_id_of(principal: Principal) -> PydanticObjectId | None:
+    """The signed-in user behind a principal; None for an API token (a token is nobody's `me`)."""
+    kind, _, value = principal.actor.partition(":")
+    return PydanticObjectId(value) if kind == "user" and PydanticObjectId.is_valid(value) else None
+
+
+async def list_conversations(
+    principal: Principal, wanted: InboxFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE
+) -> ConversationList:
+    """One page of the conversations the principal may see that match `wanted`, with the counts per status."""
+    base = await matching(principal, wanted)
+    if base is None:
+        return ConversationList([], None, dict.fromkeys((s.value for s in ConversationStatus), 0))
+    status = {} if wanted.status is None else {"status": wanted.status.value}
+    query = principal.scope.find(Conversation, base, status, after(cursor))
+    found = await query.sort("-last_message_at", "-_id").limit(limit + 1).to_list()
+    page = found[:limit]
+    more = encode_cursor(page[-1]) if len(found) > limit else None
+    return ConversationList(await rows_of(principal, page), more, await status_counts(principal, base))
+
+
+async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] | None:
+    """The filter of every conversation matching `wanted` but its status; None when none can match."""
+    query: dict[str, Any] = dict(reach(principal))
+    if wanted.channel_id is not None:
+        query["channel_id"] = wanted.channel_id
+    if wanted.label:
+        query["labels"] = wanted.label
+    if wanted.unread:
+        query["unread_count"] = {"$gt": 0}
+    query.update(_assignee(principal, wanted.assignee))
+    if wanted.sentiment or wanted.intent:
+        tagged = await conversations_tagged(principal.scope, wanted.sentiment, wanted.intent)
+        if not tagged:
+            return None
+        query["_id"] = {"$in": tagged}
+    return query
+
+
+def _assignee(principal: Principal, assignee: str) -> dict[str, Any]:
+    if assignee == "anyone":
+        return {}
+    if assignee == "unassigned":
+        return {"assignee_id": None}
+    if assignee == "me":
+        me = user_id_of(principal)
+        if me is None:
+            raise InboxInputError("`assignee=me` needs a signed-in user; an API token can filter by a user id")
+        return {"assignee_id": me}
+    if not PydanticObjectId.is_valid(assignee):
+        raise InboxInputError(f"Unknown assignee {assignee!r}: use anyone, me, unassigned or a user id")
+    return {"assignee_id": PydanticObjectId(assignee)}
+
+
+async def status_counts(principal: Principal, base: dict[str, Any]) -> dict[str, int]:
+    """How many matching conversations stand in each status, each count stopping at COUNT_CAP.
+
+    One count per status, each served by an index that starts with the workspace and the status (or the
+    channel or assignee, then the status); the cap keeps a busy inbox's counts as cheap as a quiet one's
+    ("1000+" is all a person needs to know).
+    """
+    collection = Conversation.get_pymongo_collection()
+    scoped = {"workspace_id": principal.workspace_id, **base}
+    counts = {}
+    for status in ConversationStatus:
+        counts[status.value] = await collection.count_documents({**scoped, "status": status.value}, limit=COUNT_CAP)
+    return counts
+
+
+async def rows_of(principal: Principal, conversations: list[Conversation]) -> list[ConversationRow]:
+    """The list lines of these conversations, their contacts and channels read in one lookup each."""
+    if not conversations:
+        return []
+    contact_ids = sorted({c.contact_id for c in conversations})
+    channel_ids = sorted({c.channel_id for c in conversations})
+    contacts = {c.id: c for c in await principal.scope.find(Contact, {"_id": {"$in": contact_ids}}).to_list()}
+    channels = {c.id: c for c in await principal.scope.find(Channel, {"_id": {"$in": channel_ids}}).to_list()}
+    rows = []
+    for conversation in conversations:
+        contact = contacts.get(conversation.contact_id)
+        channel = channels.get(conversation.channel_id)
+        rows.append(
+            ConversationRow(
+                conversation,
+                contact_name(contact) if contact else "?",
+                contact.avatar_url if contact else "",
+                channel.name if channel else "?",
+            )
+        )
+    return rows
+
+
+def contact_name(contact: Contact) -> str:
+    """The name people know a contact by: their name, else a display name or username of an identity."""
+    if contact.name:
+        return contact.name
+    for identity in contact.identities:
+        if identity.display_name or identity.username:
+            return identity.display_name or identity.username
+    return contact.identities[0].external_id if contact.identities else "?"
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    """The cursor after this conversation: its last activity (ms) and id, so that ties stay exact."""
+    at = conversation.last_message_at
+    return f"{round(at.timestamp() * 1000) if at else '-'}.{conversation.id}"
+
+
+def after(cursor: str | None) -> dict[str, Any]:
+    """The filter of conversations after the cursor in (last activity, id) descending order."""
+    if not cursor:
+        return {}
+    found = _CURSOR.match(cursor)
+    if found is None:
+        raise InboxInputError(f"Invalid cursor {cursor!r}: pass the `next_cursor` of the previous page")
+    oid = PydanticObjectId(found.group(2))
+    if found.group(1) == "-":  # conversations without activity sort last, by id
+        return {"last_message_at": None, "_id": {"$lt": oid}}
+    at = datetime.fromtimestamp(int(found.group(1)) / 1000, UTC)
+    return {
+        "$or": [
+            {"last_message_at": {"$lt": at}},
+            {"last_message_at": at, "_id": {"$lt": oid}},
+            {"last_message_at": None},
+        ]
+    }

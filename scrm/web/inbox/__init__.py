@@ -1,0 +1,1 @@
+"""The web inbox: pages, fragments and forms over `scrm.inbox`."""

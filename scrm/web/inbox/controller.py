@@ -1,0 +1,267 @@
+"""The web inbox: `/inbox` (the list) and `/inbox/{id}` (one conversation), and the forms that work it.
+
+Live updates come by htmx polling every few seconds (`hx-trigger="every 5s"`) rather than server-sent
+events: a poll is a plain request that passes every proxy and load balancer, holds no connection (or
+MongoDB change stream) open per browser tab, and re-renders the same server-side fragment the page was
+built from, so there is one rendering path. It costs a handful of indexed queries per tab and poll; an
+inbox is read by people, for whom five seconds is live enough.
+
+Actions are ordinary form posts answered with a redirect (post/redirect/get), so they work without
+JavaScript and a reload never posts twice; the reply form carries a fresh idempotency key each time it is
+drawn, which the outbox turns into a unique dedupe key.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from beanie import PydanticObjectId
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
+
+from scrm.auth.clock import now_of
+from scrm.auth.roles import Permission
+from scrm.auth.ui.signed_in import check_csrf
+from scrm.inbox import actions, notes, replies
+from scrm.inbox.actions import parse_conversation_id
+from scrm.inbox.bulk import BulkChange, apply_to_many
+from scrm.inbox.canned import canned_responses
+from scrm.inbox.conversations import InboxInputError, user_id_of
+from scrm.inbox.view import open_conversation, thread_entries
+from scrm.models import ConversationStatus, NotInWorkspace
+from scrm.web.errors import handle_error
+from scrm.web.inbox.filters import ListQuery
+from scrm.web.inbox.pages import conversation_context, list_context, principal_of, signed_in_of
+from scrm.web.pages import page_context
+
+SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+
+
+class InboxForm(msgspec.Struct):
+    """What every inbox form sends: its CSRF token and the list filters to come back to."""
+
+    csrf_token: str = ""
+    filters: str = ""
+    text: str = ""
+    idempotency_key: str = ""
+    label: str = ""
+    assignee: str = ""
+    status: str = ""
+    snooze: str = ""
+
+
+class BulkForm(msgspec.Struct):
+    """The list's bulk bar: the selected conversations and what to do to them."""
+
+    csrf_token: str = ""
+    filters: str = ""
+    ids: list[str] = msgspec.field(default_factory=list)
+    action: str = ""
+    label: str = ""
+
+
+BULK_STATUS = {"resolved": ConversationStatus.RESOLVED, "open": ConversationStatus.OPEN}
+
+
+def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return handle_error(request, NotFoundException(str(exc)))
+
+
+def _bad_input(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return handle_error(request, ClientException(str(exc)))
+
+
+UI_ERRORS: ExceptionHandlersMap = {NotInWorkspace: _not_found, InboxInputError: _bad_input}
+
+
+def _query(request: Request[Any, Any, Any]) -> ListQuery:
+    return ListQuery.from_params(dict(request.query_params))
+
+
+class InboxController(Controller):
+    """The inbox pages and their forms."""
+
+    path = "/inbox"
+    include_in_schema = False
+    exception_handlers = UI_ERRORS
+
+    @get("/", name="inbox")
+    async def index(self, request: Request[Any, Any, Any]) -> Template:
+        """The conversation list with its filters, counts and keyboard hints."""
+        principal = principal_of(request)
+        context = await list_context(principal, _query(request), request.query_params.get("cursor"))
+        csrf = signed_in_of(request).csrf_token
+        return Template(
+            template_name="inbox.html", context=page_context(request, "inbox", **context, view=None, csrf_token=csrf)
+        )
+
+    @post("/bulk", name="inbox_bulk")
+    async def bulk(self, request: Request[Any, Any, Any], data: URLEncodedBody[BulkForm]) -> Redirect:
+        """Resolve, reopen, assign to me or label the conversations ticked in the list."""
+        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
+        principal = principal_of(request, Permission.WORK_INBOX)
+        change = BulkChange(
+            status=BULK_STATUS.get(data.action),
+            assignee_id=user_id_of(principal) if data.action == "assign_me" else None,
+            add_label=data.label if data.action == "label" else None,
+        )
+        ids = [parse_conversation_id(i) for i in data.ids if PydanticObjectId.is_valid(i)]
+        await apply_to_many(principal, ids, change)
+        query = ListQuery.from_params(dict(parse_qsl(data.filters))).query_string()
+        return Redirect(path="/inbox" + (f"?{query}" if query else ""), status_code=303)
+
+    @get("/list", name="inbox_list")
+    async def list_fragment(self, request: Request[Any, Any, Any]) -> Template:
+        """The list alone, for htmx: refreshed by polling and by changing a filter."""
+        principal = principal_of(request)
+        context = await list_context(principal, _query(request), request.query_params.get("cursor"))
+        selected = request.query_params.get("selected", "")
+        csrf = signed_in_of(request).csrf_token
+        extra = {**context, "selected": selected, "oob": True, "csrf_token": csrf}  # the status tabs' counts come along
+        return Template(template_name="inbox_list.html", context=page_context(request, "inbox", **extra))
+
+    @get("/{conversation_id:str}", name="inbox_conversation")
+    async def show(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
+        """One conversation (marked read) beside the list: thread, reply box, notes, actions, contact."""
+        return await self._page(request, conversation_id)
+
+    @get("/{conversation_id:str}/thread", name="inbox_thread")
+    async def thread(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
+        """The thread alone, for htmx polling; the person is looking at it, so it stays read."""
+        principal = principal_of(request)
+        conversation = await actions.mark_read(principal, parse_conversation_id(conversation_id))
+        assert conversation.id is not None
+        entries = await thread_entries(principal, conversation.id)
+        context = page_context(request, "inbox", entries=entries, conversation=conversation)
+        return Template(template_name="inbox_thread.html", context=context)
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: str,
+        status_code: int = 200,
+        **extra: Any,
+    ) -> Template:
+        principal = principal_of(request)
+        now = now_of(request.app.state)
+        view = await open_conversation(principal, parse_conversation_id(conversation_id), now)
+        query = ListQuery.from_params(dict(parse_qsl(extra.pop("filters", "")))) if "filters" in extra else None
+        query = query or _query(request)
+        context = await list_context(principal, query, None)
+        context |= conversation_context(request, principal, view, now) | extra
+        context["canned"] = await canned_responses(principal)
+        return Template(
+            template_name="inbox.html", context=page_context(request, "inbox", **context), status_code=status_code
+        )
+
+    async def _act(self, request: Request[Any, Any, Any], conversation_id: str, data: InboxForm) -> Any:
+        """Check the form's CSRF token and return the principal allowed to work the inbox."""
+        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
+        return principal_of(request, Permission.WORK_INBOX)
+
+    def _back(self, conversation_id: str, data: InboxForm) -> Redirect:
+        query = ListQuery.from_params(dict(parse_qsl(data.filters))).query_string()
+        return Redirect(path=f"/inbox/{conversation_id}" + (f"?{query}" if query else ""), status_code=303)
+
+    @post("/{conversation_id:str}/reply", name="inbox_reply")
+    async def reply(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], data: URLEncodedBody[InboxForm]
+    ) -> Redirect | Template:
+        """Queue a reply through the outbox; refused (with the reason) outside the platform's window."""
+        principal = await self._act(request, conversation_id, data)
+        oid = parse_conversation_id(conversation_id)
+        try:
+            await replies.reply(principal, oid, data.text, data.idempotency_key, now_of(request.app.state))
+        except (InboxInputError, replies.ReplyRefused) as exc:
+            refused = isinstance(exc, replies.ReplyRefused)
+            return await self._page(
+                request,
+                conversation_id,
+                422,
+                filters=data.filters,
+                error="inbox.reply.refused" if refused else "inbox.error.input",
+                error_detail=str(exc),
+                reply_text=data.text,
+                idempotency_key=data.idempotency_key,
+            )
+        return self._back(conversation_id, data)
+
+    @post("/{conversation_id:str}/notes", name="inbox_note")
+    async def note(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], data: URLEncodedBody[InboxForm]
+    ) -> Redirect | Template:
+        """Write a private note."""
+        principal = await self._act(request, conversation_id, data)
+        user = signed_in_of(request).user
+        try:
+            await notes.add_note(
+                principal,
+                parse_conversation_id(conversation_id),
+                data.text,
+                now_of(request.app.state),
+                user.display_name or user.email,
+            )
+        except InboxInputError as exc:
+            return await self._page(
+                request,
+                conversation_id,
+                422,
+                filters=data.filters,
+                error="inbox.error.input",
+                error_detail=str(exc),
+                note_error=True,
+            )
+        return self._back(conversation_id, data)
+
+    @post("/{conversation_id:str}/labels", name="inbox_label_add")
+    async def add_label(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], data: URLEncodedBody[InboxForm]
+    ) -> Redirect | Template:
+        """Put a label on the conversation."""
+        principal = await self._act(request, conversation_id, data)
+        try:
+            await actions.add_label(principal, parse_conversation_id(conversation_id), data.label)
+        except InboxInputError as exc:
+            return await self._page(
+                request, conversation_id, 422, filters=data.filters, error="inbox.error.input", error_detail=str(exc)
+            )
+        return self._back(conversation_id, data)
+
+    @post("/{conversation_id:str}/labels/remove", name="inbox_label_remove")
+    async def remove_label(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], data: URLEncodedBody[InboxForm]
+    ) -> Redirect:
+        """Take a label off the conversation."""
+        principal = await self._act(request, conversation_id, data)
+        await actions.remove_label(principal, parse_conversation_id(conversation_id), data.label)
+        return self._back(conversation_id, data)
+
+    @post("/{conversation_id:str}/assign", name="inbox_assign")
+    async def assign(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], data: URLEncodedBody[InboxForm]
+    ) -> Redirect:
+        """Assign the conversation to me, to another member, or to nobody."""
+        principal = await self._act(request, conversation_id, data)
+        target = user_id_of(principal) if data.assignee == "me" else actions.parse_user_id(data.assignee)
+        await actions.assign(principal, parse_conversation_id(conversation_id), target)
+        return self._back(conversation_id, data)
+
+    @post("/{conversation_id:str}/status", name="inbox_status")
+    async def status(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], data: URLEncodedBody[InboxForm]
+    ) -> Redirect:
+        """Resolve, reopen, set pending, or snooze for a chosen while."""
+        principal = await self._act(request, conversation_id, data)
+        now = now_of(request.app.state)
+        if data.status not in {s.value for s in ConversationStatus}:
+            raise InboxInputError(f"Unknown status {data.status!r}")
+        status = ConversationStatus(data.status)
+        until = now + SNOOZE_CHOICES.get(data.snooze, SNOOZE_CHOICES["1d"]) if status.value == "snoozed" else None
+        await actions.set_status(principal, parse_conversation_id(conversation_id), status, now, until)
+        return self._back(conversation_id, data)

@@ -1,0 +1,77 @@
+"""The inbox's filters as they travel in the page's query string: read leniently, written back for links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from beanie import PydanticObjectId
+
+from scrm.inbox.conversations import ASSIGNEE_CHOICES, InboxFilter
+from scrm.models import ConversationStatus
+
+SENTIMENTS = ("negative", "neutral", "positive")
+INTENTS = ("purchase_inquiry", "pricing", "complaint", "support_request", "praise", "lead", "spam", "other")
+STATUS_TABS = ("open", "pending", "snoozed", "resolved", "all")
+DEFAULT_STATUS = "open"
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """The list's filters as the page shows them (plain strings, `""` for no choice)."""
+
+    status: str = DEFAULT_STATUS
+    channel: str = ""
+    assignee: str = "anyone"
+    label: str = ""
+    sentiment: str = ""
+    intent: str = ""
+    unread: bool = False
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ListQuery:
+        """The filters in a query string; a value the inbox does not know falls back to no filter."""
+
+        def pick(name: str, allowed: tuple[str, ...], default: str = "") -> str:
+            """The parameter's value when the inbox knows it, else `default`."""
+            value = str(params.get(name) or "")
+            return value if value in allowed else default
+
+        channel = str(params.get("channel") or "")
+        return cls(
+            status=pick("status", STATUS_TABS, DEFAULT_STATUS),
+            channel=channel if PydanticObjectId.is_valid(channel) else "",
+            assignee=pick("assignee", ASSIGNEE_CHOICES, "anyone"),
+            label=str(params.get("label") or "")[:40],
+            sentiment=pick("sentiment", SENTIMENTS),
+            intent=pick("intent", INTENTS),
+            unread=str(params.get("unread") or "") in ("1", "on", "true"),
+        )
+
+    def to_filter(self) -> InboxFilter:
+        """The service's filter for these choices."""
+        return InboxFilter(
+            channel_id=PydanticObjectId(self.channel) if self.channel else None,
+            status=None if self.status == "all" else ConversationStatus(self.status),
+            assignee=self.assignee,
+            label=self.label or None,
+            sentiment=self.sentiment or None,
+            intent=self.intent or None,
+            unread=self.unread,
+        )
+
+    def query_string(self, **changes: str) -> str:
+        """These filters (with `changes`) as a query string, leaving out the defaults."""
+        values = {
+            "status": self.status,
+            "channel": self.channel,
+            "assignee": self.assignee,
+            "label": self.label,
+            "sentiment": self.sentiment,
+            "intent": self.intent,
+            "unread": "1" if self.unread else "",
+        } | changes
+        defaults = {"status": DEFAULT_STATUS, "assignee": "anyone"}
+        kept = {k: v for k, v in values.items() if v and defaults.get(k) != v}
+        return urlencode(kept)

@@ -1,0 +1,74 @@
+"""What the inbox pages show: the list with its filters and counts, and one conversation with its side panel."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from beanie import PydanticObjectId
+from litestar import Request
+from litestar.exceptions import PermissionDeniedException
+
+from scrm.auth.roles import Permission, Principal
+from scrm.auth.ui.signed_in import SignedIn
+from scrm.auth.visibility import channel_filter
+from scrm.inbox.actions import labels_in_use
+from scrm.inbox.conversations import COUNT_CAP, list_conversations, user_id_of
+from scrm.inbox.view import ConversationView
+from scrm.models import Channel
+from scrm.web.inbox.filters import INTENTS, SENTIMENTS, STATUS_TABS, ListQuery
+
+PAGE_SIZE = 30
+
+
+def signed_in_of(request: Request[Any, Any, Any]) -> SignedIn:
+    """The signed-in user of the request (the sign-in middleware lets no one else through)."""
+    signed_in: SignedIn = request.scope["user"]
+    return signed_in
+
+
+def principal_of(request: Request[Any, Any, Any], permission: Permission = Permission.READ_CONTACTS) -> Principal:
+    """The signed-in user as a principal of their workspace, allowed `permission`; 403 otherwise."""
+    principal = signed_in_of(request).principal()
+    if principal is None:
+        raise PermissionDeniedException("You are not a member of a workspace yet.")
+    if not principal.can(permission):
+        raise PermissionDeniedException(f"The {principal.role.value} role may not do this ({permission.value}).")
+    return principal
+
+
+async def list_context(principal: Principal, query: ListQuery, cursor: str | None) -> dict[str, Any]:
+    """The list, its counts and the filters' choices."""
+    listing = await list_conversations(principal, query.to_filter(), cursor, PAGE_SIZE)
+    channels = await principal.scope.find(Channel, channel_filter(principal)).sort("+name").to_list()
+    return {
+        "listing": listing,
+        "query": query,
+        "channels": channels,
+        "labels": await labels_in_use(principal),
+        "sentiments": SENTIMENTS,
+        "intents": INTENTS,
+        "status_tabs": STATUS_TABS,
+        "total": sum(listing.counts.values()),
+        "cap": COUNT_CAP,
+        "cursor": cursor or "",
+        "can_work": principal.can(Permission.WORK_INBOX),
+    }
+
+
+def conversation_context(
+    request: Request[Any, Any, Any], principal: Principal, view: ConversationView, now: datetime
+) -> dict[str, Any]:
+    """What the conversation part of the page needs besides the view: who I am, a fresh reply token, CSRF."""
+    me: PydanticObjectId | None = user_id_of(principal)
+    return {
+        "view": view,
+        "me": me,
+        "can_work": principal.can(Permission.WORK_INBOX),
+        "csrf_token": signed_in_of(request).csrf_token,
+        "idempotency_key": secrets.token_urlsafe(18),
+        "now": now,
+        "reply_text": "",
+        "error": None,
+    }
