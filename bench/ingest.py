@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +120,11 @@ async def prepare(uri: str) -> str:
     return str(channel.id)
 
 
+def _same(request: Request) -> Callable[[int], Request]:
+    """A request factory that always sends `request`."""
+    return lambda _: request
+
+
 def baselines(uri: str, deliveries: int) -> list[str]:
     """The bare endpoint and the naive insert-per-request, as reference points."""
     port = free_port()
@@ -130,8 +135,8 @@ def baselines(uri: str, deliveries: int) -> list[str]:
     lines = []
     with server(command, {"BENCH_MONGODB_URI": uri}, port, "/bare"):
         for path in ("/bare", "/naive"):
-            request = Request(path, body, signed)
-            results = asyncio.run(closed_loop("127.0.0.1", port, lambda _: request, deliveries // 2, 64))
+            requests = _same(Request(path, body, signed))
+            results = asyncio.run(closed_loop("127.0.0.1", port, requests, deliveries // 2, 64))
             lines.append(describe(f"baseline {path} (closed loop, 64 conns)", results))
     return lines
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
-from scrm.models import Channel, ChannelCredentials
+from scrm.models import Channel, ChannelCredentials, ChannelStatus
 from scrm.models.sealed import SecretBox
 
 CACHE_SECONDS = 5.0
@@ -17,13 +17,19 @@ CACHE_SECONDS = 5.0
 
 @dataclass(frozen=True, slots=True)
 class ChannelAccess:
-    """What the ingress knows about one channel: who owns it, its platform, config and credentials."""
+    """What the ingress knows about one channel: who owns it, its platform, config, credentials and status."""
 
     channel_id: PydanticObjectId
     workspace_id: PydanticObjectId
     platform: str
     config: Mapping[str, object]
     credentials: Mapping[str, str]
+    status: ChannelStatus = ChannelStatus.ACTIVE
+
+    @property
+    def is_disabled(self) -> bool:
+        """Was the channel switched off on purpose (its deliveries refused, its stored events held)?"""
+        return self.status is ChannelStatus.DISABLED
 
 
 class ChannelDirectory:
@@ -60,4 +66,6 @@ class ChannelDirectory:
             return None
         stored = await ChannelCredentials.find_one(ChannelCredentials.channel_id == channel.id)
         credentials = stored.reveal(self._box) if stored is not None else {}
-        return ChannelAccess(channel.id, channel.workspace_id, channel.platform, dict(channel.config), credentials)
+        return ChannelAccess(
+            channel.id, channel.workspace_id, channel.platform, dict(channel.config), credentials, channel.status
+        )

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from scrm import __version__
 from scrm.auth.commands import COMMANDS as ACCESS_COMMANDS
+from scrm.channel_commands import channels
 from scrm.command_context import load_settings, require_secret_key, start_embedded, with_development_key
 from scrm.demo.commands import demo, load_demo_workspace
 from scrm.embedded import EmbeddedMongo
@@ -63,6 +64,7 @@ for _group in ACCESS_COMMANDS:
 main.add_command(events)
 main.add_command(demo)
 main.add_command(sync)
+main.add_command(channels)
 
 
 @main.command()

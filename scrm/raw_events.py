@@ -70,6 +70,15 @@ async def retry_later(event: RawEvent, error: str, now: datetime) -> None:
     await _finish(event, {"status": RawEventStatus.PENDING.value, "error": error[:2000], "lease_until": now + backoff})
 
 
+async def hold(event: RawEvent, until: datetime) -> None:
+    """Put a claimed event back as pending until `until`, its claim not counted as an attempt (a disabled channel)."""
+    await RawEvent.get_pymongo_collection().update_one(
+        {"_id": event.id, "lease_owner": event.lease_owner},
+        {"$set": {"status": RawEventStatus.PENDING.value, "lease_until": until, "lease_owner": None},
+         "$inc": {"attempts": -1}},
+    )  # fmt: skip
+
+
 async def replay(ids: Sequence[PydanticObjectId]) -> int:
     """Put failed or processed events back in the queue; returns how many."""
     result = await RawEvent.get_pymongo_collection().update_many(

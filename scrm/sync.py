@@ -33,6 +33,8 @@ from scrm.pulling import ChannelPull, LoggingObserver, NoticingClock, SyncObserv
 log = logging.getLogger(__name__)
 BATCH = 200
 """Deliveries recorded together: a batch costs a handful of round trips to MongoDB whatever its size."""
+DISABLED_RECHECK = timedelta(minutes=1)
+"""How long a delivery to a disabled channel waits, pending, before a worker looks at the channel again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +78,13 @@ async def drain_raw_events(context: PipelineContext, limit: int = BATCH) -> int:
 
 
 async def _parse(event: RawEvent, context: PipelineContext) -> list[tuple[Inbound, Where]] | None:
-    """The delivery's items with where they happened; None (and the event marked failed) when it cannot be read."""
+    """The delivery's items with where they happened; None when it cannot be read (marked failed) or waits (held)."""
     channel = await context.channels.find(str(event.channel_id))
     if channel is None:
         await raw_events.mark_failed(event, "The channel no longer exists", context.now())
+        return None
+    if channel.is_disabled:  # kept, not failed: processed once someone enables the channel again
+        await raw_events.hold(event, context.now() + DISABLED_RECHECK)
         return None
     connector = context.connector(event.platform)
     try:

@@ -38,8 +38,8 @@ async def channel_token_guard(connection: ASGIConnection[Any, Any, Any, Any], ha
     """Admit only a request bearing the channel's `inbound_token` (constant-time compare)."""
     channel_id = str(connection.path_params.get("channel_id", ""))
     channel = await channel_directory(connection).find(channel_id)
-    if channel is None or channel.platform != PLATFORM:
-        raise NotFoundException(f"No API channel {channel_id!r}")
+    if channel is None or channel.platform != PLATFORM or channel.is_disabled:
+        raise NotFoundException(f"No API channel {channel_id!r} (or it is disabled)")
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     expected = channel.credentials.get("inbound_token", "")
     if scheme.lower() != "bearer" or not expected or not hmac.compare_digest(token.strip(), expected):

@@ -63,8 +63,8 @@ async def _resolve(
     if hook is None:
         raise NotFoundException(f"No webhook for platform {platform!r}")
     channel = await channel_directory(request).find(channel_id)
-    if channel is None or channel.platform != platform:
-        raise NotFoundException(f"No {platform} channel {channel_id!r}")
+    if channel is None or channel.platform != platform or channel.is_disabled:
+        raise NotFoundException(f"No {platform} channel {channel_id!r} (or it is disabled)")
     return hook, channel
 
 
