@@ -21,6 +21,7 @@ from scrm import ingest
 from scrm.connectors.items import Inbound
 from scrm.contacts.sentiment import message_polarity, roll_sentiment
 from scrm.events import CommentReceived, Event, MessageReceived, Where
+from scrm.inbox.latest_tags import note_latest_tags
 from scrm.models import Comment, Message
 
 
@@ -80,6 +81,9 @@ async def tag(events: list[Event | None], tagger: Tagger) -> list[Event | None]:
         if updates:
             await model.get_pymongo_collection().bulk_write(updates, ordered=False)
     await roll_sentiment(_observations(tagged))
+    await note_latest_tags(
+        [(e.conversation_id, e.tags, e.at) for e in tagged if isinstance(e, MessageReceived) and e.tags is not None]
+    )
     return tagged
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from beanie import PydanticObjectId
 
 from scrm.contacts.sentiment import recompute_sentiment
+from scrm.inbox.latest_tags import rebuild_latest_tags
 from scrm.models import Message, TagCorrection, WorkspaceScope
 
 TASKS = ("sentiment", "intent")
@@ -40,6 +41,7 @@ async def correct_tags(
     message.tags = tags
     if "sentiment" in labels:
         await recompute_sentiment(message.contact_id)
+    await rebuild_latest_tags([message.conversation_id])
     return message
 
 

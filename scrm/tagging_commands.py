@@ -17,6 +17,7 @@ from rich.progress import Progress
 
 from scrm.command_context import run_with_database
 from scrm.contacts.sentiment import recompute_sentiment
+from scrm.inbox.latest_tags import rebuild_latest_tags
 from scrm.models import Comment, Message, Workspace
 from scrm.settings import Settings
 from scrm.tag_corrections import TASKS, iter_corrections
@@ -70,6 +71,7 @@ def retag(model: Path | None) -> None:
             for contact_id in contacts:
                 await recompute_sentiment(contact_id)
                 progress.advance(task)
+            await rebuild_latest_tags()
         return total
 
     click.echo(f"{run_with_database(work)} texts tagged again.")

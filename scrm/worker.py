@@ -19,6 +19,7 @@ from pymongo.errors import PyMongoError
 from scrm.channel_access import ChannelDirectory
 from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
 from scrm.delivery import DeliveryContext, run_delivery
+from scrm.inbox.actions import wake_snoozed
 from scrm.models import RawEvent, WorkerHeartbeat
 from scrm.models.sealed import SecretBox
 from scrm.pipeline import Tagger
@@ -29,6 +30,7 @@ from scrm.sync import PipelineContext, drain_raw_events, poll
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
+WAKE_SNOOZED_SECONDS = 30.0
 IDLE_POLL_SECONDS = 1.0
 PULL_SYNC_SECONDS = 30.0
 """How often the clock looks for channels due for a pull; each channel has its own interval (`pull_schedule`)."""
@@ -66,7 +68,13 @@ def background_jobs(role: str, now: Callable[[], datetime], shared: Shared | Non
     async def heartbeat() -> None:
         await beat(role, started_at, now)
 
-    jobs = [IntervalJob("heartbeat", heartbeat, HEARTBEAT_SECONDS)]
+    async def wake_conversations() -> None:
+        await wake_snoozed(now())
+
+    jobs = [
+        IntervalJob("heartbeat", heartbeat, HEARTBEAT_SECONDS),
+        IntervalJob("wake_snoozed", wake_conversations, WAKE_SNOOZED_SECONDS),
+    ]
     if shared is not None:
         jobs.append(pull_sync_job(shared))
     return jobs

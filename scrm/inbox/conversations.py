@@ -14,7 +14,6 @@ from typing import Any
 from beanie import PydanticObjectId
 
 from scrm.auth.roles import Principal
-from scrm.inbox.tag_filters import conversations_tagged
 from scrm.models import Channel, Contact, Conversation, ConversationStatus
 
 DEFAULT_PAGE = 50
@@ -101,11 +100,10 @@ async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] 
     if wanted.unread:
         query["unread_count"] = {"$gt": 0}
     query.update(_assignee(principal, wanted.assignee))
-    if wanted.sentiment or wanted.intent:
-        tagged = await conversations_tagged(principal.scope, wanted.sentiment, wanted.intent)
-        if not tagged:
-            return None
-        query["_id"] = {"$in": tagged}
+    if wanted.sentiment:
+        query["latest_tags.sentiment"] = wanted.sentiment
+    if wanted.intent:
+        query["latest_tags.intent"] = wanted.intent
     return query
 
 

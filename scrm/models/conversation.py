@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from beanie import PydanticObjectId
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from scrm.models.base import WorkspaceDocument
@@ -19,6 +19,15 @@ class ConversationStatus(StrEnum):
     PENDING = "pending"
     SNOOZED = "snoozed"
     RESOLVED = "resolved"
+
+
+class LatestTags(BaseModel):
+    """What the tagger (or a person's correction) says of the conversation's latest tagged inbound message."""
+
+    sentiment: str | None = None
+    intent: str | None = None
+    language: str | None = None
+    at: datetime
 
 
 class Conversation(WorkspaceDocument):
@@ -37,6 +46,8 @@ class Conversation(WorkspaceDocument):
     last_message_preview: str = ""
     unread_count: int = 0
     snoozed_until: datetime | None = None
+    latest_tags: LatestTags | None = None
+    """Kept by the pipeline so the inbox filters by sentiment and intent with one indexed query."""
 
     class Settings:
         name = "conversations"
@@ -47,6 +58,24 @@ class Conversation(WorkspaceDocument):
                 name="inbox_by_status",
             ),
             IndexModel([("workspace_id", ASCENDING), ("contact_id", ASCENDING)], name="workspace_contact"),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("latest_tags.sentiment", ASCENDING),
+                    ("status", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                ],
+                name="inbox_sentiment",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("latest_tags.intent", ASCENDING),
+                    ("status", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                ],
+                name="inbox_intent",
+            ),
             # The inbox list: newest activity first, `_id` breaking ties so that cursors are exact.
             IndexModel(
                 [("workspace_id", ASCENDING), ("last_message_at", DESCENDING), ("_id", DESCENDING)],

@@ -14,6 +14,7 @@ from beanie import PydanticObjectId
 from scrm.auth.accounts import add_member, create_user, create_workspace
 from scrm.auth.tokens import create_token
 from scrm.db import Database
+from scrm.inbox.latest_tags import note_latest_tags
 from scrm.models import (
     Channel,
     Contact,
@@ -104,6 +105,8 @@ async def talk(
                 tags=tagged,
             )
         )
+    seen = [(conversation.id, tagged, start + timedelta(minutes=i)) for i, (_, tagged) in enumerate(lines) if tagged]
+    await note_latest_tags(seen)  # as the pipeline does when it tags them
     inbox.conversations[name] = conversation
     return conversation
 

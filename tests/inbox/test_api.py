@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from scrm.inbox.latest_tags import note_latest_tags
 from scrm.models import Conversation, Note, OutboundMessage, OutboundStatus
 from tests.inbox.conftest import Inbox, signed_in, tags
 
@@ -229,6 +230,8 @@ async def test_a_newly_tagged_message_moves_a_conversation_between_sentiment_fil
             tags=tags("negative", "complaint"),
         )
     )
+    late = (mia.last_message_at or datetime.now()) + timedelta(minutes=1)
+    await note_latest_tags([(mia.id, tags("negative", "complaint"), late)])  # what tagging it does
     assert await names(web, inbox, sentiment="negative") == ["Mia", "Li"]
     assert await names(web, inbox, sentiment="positive") == []
 

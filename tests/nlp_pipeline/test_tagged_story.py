@@ -9,7 +9,7 @@ import pytest
 
 from scrm.auth.tokens import create_token
 from scrm.db import Database
-from scrm.models import Contact, Message, Role, TagCorrection, WorkspaceScope
+from scrm.models import Contact, Conversation, Message, Role, TagCorrection, WorkspaceScope
 from scrm.nlp import Tagger
 from scrm.settings import Settings
 from scrm.sync import drain_raw_events
@@ -52,6 +52,9 @@ async def test_a_chinese_complaint_is_tagged_filterable_and_correctable(
     assert complaint.tags["model_version"]
     contact = await Contact.get(complaint.contact_id)
     assert contact is not None and contact.sentiment is not None and contact.sentiment < 0
+    conversation = await Conversation.get(complaint.conversation_id)
+    assert conversation is not None and conversation.latest_tags is not None
+    assert (conversation.latest_tags.sentiment, conversation.latest_tags.intent) == ("negative", "complaint")
 
     headers = await _token(channel.workspace_id, Role.ADMIN)
     negative = await client.get("/api/v1/messages", params={"sentiment": "negative"}, headers=headers)
@@ -72,6 +75,8 @@ async def test_a_chinese_complaint_is_tagged_filterable_and_correctable(
     assert refreshed is not None and refreshed.sentiment == 0.0
     still_negative = await client.get("/api/v1/messages", params={"sentiment": "negative"}, headers=headers)
     assert still_negative.json()["items"] == []
+    inbox = await client.get("/api/v1/conversations", params={"sentiment": "neutral"}, headers=headers)
+    assert [c["id"] for c in inbox.json()["items"]] == [str(complaint.conversation_id)]
 
 
 async def test_a_correction_needs_a_label_and_a_writer(

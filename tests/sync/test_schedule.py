@@ -114,8 +114,8 @@ def test_the_worker_runs_the_pull_job_when_it_has_shared_resources(
 ) -> None:
     shared = Shared(pipeline=context, http=http, buckets=buckets)
     names = [job.name for job in background_jobs("worker", lambda: FakeClock().now(), shared)]
-    assert names == ["heartbeat", "pull_sync"]
-    assert [job.name for job in background_jobs("worker", lambda: FakeClock().now())] == ["heartbeat"]
+    assert names == ["heartbeat", "wake_snoozed", "pull_sync"]
+    assert [job.name for job in background_jobs("worker", lambda: FakeClock().now())] == ["heartbeat", "wake_snoozed"]
 
 
 async def test_a_channel_whose_pull_crashes_is_released_with_the_reason_and_the_others_still_pull(
