@@ -29,6 +29,7 @@ from scrm.auth.roles import Principal
 from scrm.db import connect
 from scrm.embedded import EmbeddedMongo
 from scrm.inbox.conversations import InboxFilter, list_conversations
+from scrm.inbox.latest_tags import rebuild_latest_tags
 from scrm.inbox.view import open_conversation
 from scrm.models import Channel, Contact, Conversation, ConversationStatus, Message, Role
 
@@ -116,6 +117,7 @@ async def load(conversations: int, per: int) -> tuple[ObjectId, list[ObjectId], 
         await Conversation.get_pymongo_collection().insert_many([t["conversation"] for t in threads], ordered=False)
         messages = [m for t in threads for m in _messages(t, per)]
         await Message.get_pymongo_collection().insert_many(messages, ordered=False)
+    await rebuild_latest_tags()  # what the pipeline keeps on each conversation as it tags messages
     elapsed = time.perf_counter() - started
     print(f"loaded {conversations} conversations, {conversations * per} messages in {elapsed:.1f} s")
     return ws, channels, users

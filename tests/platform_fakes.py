@@ -7,12 +7,14 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from beanie import PydanticObjectId
 
+from scrm.auth.tokens import create_token
 from scrm.connectors.wechat.crypto import MessageCrypto
-from scrm.models import Channel, ChannelCredentials, Workspace
+from scrm.models import Channel, ChannelCredentials, Role, Workspace, WorkspaceScope
 from scrm.models.sealed import SecretBox
 from tests.conftest import TEST_SECRET_KEY
 
@@ -154,3 +156,10 @@ def wecom_delivery(
     )
     signature = hashlib.sha1("".join(sorted([creds["token"], timestamp, nonce, encrypt])).encode()).hexdigest()  # noqa: S324
     return body.encode(), {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
+
+
+async def api_headers(workspace_id: PydanticObjectId, role: Role = Role.ADMIN) -> dict[str, str]:
+    """Bearer headers of a new API token of the workspace with this role."""
+    _, plain = await create_token(WorkspaceScope(workspace_id), role, f"{role.value} test token", datetime.now(UTC),
+                                  actor="test")  # fmt: skip
+    return {"authorization": f"Bearer {plain}"}

@@ -15,6 +15,7 @@ from scrm.worker import pipeline_context
 from tests.platform_fakes import (
     TELEGRAM_CREDENTIALS,
     WECHAT_CREDENTIALS,
+    api_headers,
     make_channel,
     telegram_headers,
     telegram_update,
@@ -52,6 +53,21 @@ async def test_a_signed_telegram_update_becomes_a_contact_a_conversation_and_a_m
     assert conversation.last_message_preview == "Do you ship to Berlin?"
     processed = await RawEvent.get(raw.id)
     assert processed is not None and processed.status == RawEventStatus.PROCESSED and processed.expire_at is not None
+
+    headers = await api_headers(channel.workspace_id)
+    listed = (await client.get("/api/v1/messages", params={"channel_id": str(channel.id)}, headers=headers)).json()
+    [item] = listed["items"]
+    assert item["text"] == "Do you ship to Berlin?" and item["direction"] == "inbound"
+    assert {item["channel_id"], item["conversation_id"], item["contact_id"]} == {
+        str(channel.id),
+        str(conversation.id),
+        str(contact.id),
+    }
+    assert item["external_id"] == message.external_id and item["sent_at"]
+    found = (await client.get(f"/api/v1/contacts/{contact.id}", headers=headers)).json()
+    assert found["name"] == "Mia" and found["identities"][0]["platform"] == "telegram"
+    thread = (await client.get(f"/api/v1/conversations/{conversation.id}/messages", headers=headers)).json()
+    assert [m["text"] for m in thread["items"]] == ["Do you ship to Berlin?"]
 
 
 async def test_a_wrong_secret_token_is_refused_and_nothing_is_stored(
@@ -109,6 +125,11 @@ async def test_a_wechat_safe_mode_message_is_decrypted_and_recorded(
     assert message is not None and message.text == "燕麦拿铁还有吗？"
     contact = await Contact.get(message.contact_id)
     assert contact is not None and contact.identities[0].external_id == "oUser_wang_0001"
+    headers = await api_headers(channel.workspace_id)
+    listed = (await client.get("/api/v1/conversations", params={"channel_id": str(channel.id)}, headers=headers)).json()
+    assert [c["id"] for c in listed["items"]] == [str(message.conversation_id)]
+    found = (await client.get(f"/api/v1/contacts/{contact.id}", headers=headers)).json()
+    assert found["identities"][0]["external_id"] == "oUser_wang_0001"
 
 
 async def test_a_tampered_wechat_body_is_refused(client: httpx.AsyncClient, database: Database) -> None:
