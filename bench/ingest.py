@@ -37,6 +37,7 @@ from scrm.db import connect
 from scrm.embedded import EmbeddedMongo
 from scrm.models import Channel, ChannelCredentials, Message, RawEvent, Workspace
 from scrm.models.sealed import SecretBox
+from scrm.nlp import Tagger
 from scrm.settings import Settings
 from scrm.sync import drain_raw_events
 from scrm.worker import pipeline_context
@@ -161,7 +162,8 @@ async def pipeline_rate(uri: str) -> str:
     """Drain every pending raw event with one in-process worker; events recorded per second."""
     database = await connect(uri, DATABASE)
     settings = Settings.from_env({"SCRM_MONGODB_URI": uri, "SCRM_SECRET_KEY": SECRET_KEY})
-    context = pipeline_context(settings, lambda: datetime.now(UTC))
+    tagger = await asyncio.to_thread(Tagger.load)  # as the worker runs: every message is tagged
+    context = pipeline_context(settings, lambda: datetime.now(UTC), tagger=tagger)
     pending = await RawEvent.find(RawEvent.status == "pending").count()
     started = time.perf_counter()
     while await drain_raw_events(context, limit=200):
@@ -169,7 +171,8 @@ async def pipeline_rate(uri: str) -> str:
     elapsed = time.perf_counter() - started
     messages = await Message.count()
     await database.close()
-    return f"{'pipeline, one worker (raw event → message)':<44} {pending / elapsed:>8.0f}/s   ({messages} messages)"
+    label = "pipeline, one worker, tagging (raw event → message)"
+    return f"{label:<44} {pending / elapsed:>8.0f}/s   ({messages} messages)"
 
 
 def lag(env: dict[str, str], port: int, channel: str, rate: float, duration: float, uri: str) -> str:

@@ -149,7 +149,8 @@ async def pull_stream(pull: ChannelPull, stream: type[RestStream[Any]]) -> Strea
     """Pull one stream, turning a platform error into the stream's outcome."""
     result = StreamResult(stream.name)
     fields = {name for _, name, _, _ in string.Formatter().parse(stream.path) if name}
-    missing = sorted((fields | pull.connector.credential_keys) - set(pull.channel.credentials))
+    needed = fields | (pull.connector.credential_keys - pull.connector.webhook_keys)
+    missing = sorted(needed - set(pull.channel.credentials))
     if missing:
         result.skipped = f"skipped: the channel has no {', '.join(missing)}, which this stream needs"
         pull.observer.stream_finished(result)

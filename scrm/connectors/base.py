@@ -102,6 +102,8 @@ class Connector(ABC):
     streams: ClassVar[tuple[type[RestStream[Any]], ...]]
     credential_keys: ClassVar[frozenset[str]]
     """The credential names a channel must have."""
+    webhook_keys: ClassVar[frozenset[str]] = frozenset()
+    """Those of them only the webhook ingress uses (pulling and sending work without them)."""
 
     def __init__(self, tokens: TokenStore, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()

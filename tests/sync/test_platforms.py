@@ -68,3 +68,14 @@ async def test_pulled_posts_of_the_channels_own_page_get_no_contact_as_from_a_we
     stored_post = await Post.find_one(Post.channel_id == channel.id)
     assert stored_post is not None and stored_post.author_contact_id is None
     assert await Contact.count() == 0
+
+
+async def test_a_pull_only_bot_needs_no_webhook_secret(
+    platform: respx.MockRouter, database: Database, context: PipelineContext, http: httpx.AsyncClient,
+    buckets: ChannelBuckets,
+) -> None:  # fmt: skip
+    updates = platform.get(url__regex=r"/getUpdates").respond(json={"ok": True, "result": []})
+    channel = await make_channel("telegram", {"bot_token": "123456:TEST-token"})
+    result = await sync_channel(context, http, str(channel.id), buckets=buckets)
+    assert result.streams[0].skipped == "", result.streams[0].skipped
+    assert updates.call_count == 1

@@ -50,6 +50,7 @@ class Telegram(Connector):
     streams = (Updates,)
     # secret_token: the ingress refuses deliveries without it (setWebhook secret_token, telegram.md a)
     credential_keys = frozenset({"bot_token", "secret_token"})
+    webhook_keys = frozenset({"secret_token"})
 
     def api(self, http: httpx.AsyncClient, creds: Credentials, bucket: TokenBucket | None = None) -> ApiClient:
         """Return a Bot API client: the token is part of every method's URL."""
