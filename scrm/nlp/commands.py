@@ -17,7 +17,14 @@ from scrm.nlp.metrics import print_report, score
 from scrm.nlp.optimiser import TrainSettings
 from scrm.nlp.pipelines import save_pipeline
 from scrm.nlp.scoring import Scorer, best_label, load_scorer
-from scrm.nlp.training import CORRECTION_WEIGHT, TrainOptions, train_task, with_corrections
+from scrm.nlp.training import (
+    AUXILIARY_WEIGHT,
+    CORRECTION_WEIGHT,
+    Auxiliary,
+    TrainOptions,
+    train_task,
+    with_corrections,
+)
 
 BATCH = 256
 TASKS = ("sentiment", "intent", "language")
@@ -113,17 +120,35 @@ def _read(path: Path, weight: float = 1.0) -> list[Example]:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--with-corrections", "corrections", type=_FILE, default=None, help="People's corrections (JSON Lines).")
 @click.option("--correction-weight", type=float, default=CORRECTION_WEIGHT, show_default=True)
+@click.option(
+    "--auxiliary",
+    "auxiliary",
+    type=_FILE,
+    multiple=True,
+    help="Related labelled JSON Lines; repeatable, the files make one corpus whose own model is added.",
+)
+@click.option("--auxiliary-weight", type=float, default=AUXILIARY_WEIGHT, show_default=True)
+@click.option(
+    "--naive-bayes-power",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Strength of the NB feature scaling: 1 full, 0.5 softer (better on short posts), 0 off.",
+)
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--max-epochs", type=int, default=12, show_default=True)
 def train(
-    task: str, data: Path, dev: Path | None, out: Path, corrections: Path | None,
-    correction_weight: float, seed: int, max_epochs: int,
+    task: str, data: Path, dev: Path | None, out: Path, corrections: Path | None, correction_weight: float,
+    auxiliary: tuple[Path, ...], auxiliary_weight: float, naive_bayes_power: float, seed: int, max_epochs: int,
 ) -> None:  # fmt: skip
     """Train a classifier for TASK and save it as a spaCy pipeline in OUT."""
     examples = _read(data)
     if corrections is not None:
         examples = with_corrections(examples, _read(corrections), correction_weight)
-    options = TrainOptions(task=task, settings=TrainSettings(seed=seed, max_epochs=max_epochs))
+    pooled = [example for path in auxiliary for example in _read(path)]
+    extra = (Auxiliary(pooled, auxiliary_weight, "+".join(path.name for path in auxiliary)),) if auxiliary else ()
+    settings = TrainSettings(seed=seed, max_epochs=max_epochs)
+    options = TrainOptions(task=task, settings=settings, auxiliary=extra, naive_bayes_power=naive_bayes_power)
     try:
         result = train_task(examples, _read(dev) if dev else None, options, Console(stderr=True))
     except DataError as error:

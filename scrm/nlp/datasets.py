@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import numpy as np
 CORPORA_ENV = "SCRM_NLP_CORPORA"
 DEV_SEED = 13
 DEV_FRACTION = 0.1
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 class DataError(ValueError):
@@ -91,3 +93,14 @@ def get_corpus_split(name: str, split: str, root: Path | None = None) -> list[Ex
     if split == "dev" and not (folder / "dev.jsonl").is_file():
         return split_dev(get_examples(folder / "train.jsonl"))[1]
     return get_examples(folder / f"{split}.jsonl")
+
+
+def near_key(text: str) -> str:
+    """Fold a text to its first 30 letters and digits, to spot near-copies across corpora."""
+    return _NON_WORD.sub("", text.lower())[:30]
+
+
+def without_held_out(train: Sequence[Example], held_out: Sequence[Example]) -> list[Example]:
+    """Drop training texts that (nearly) copy a held-out text, so dev figures stay honest."""
+    keys = {near_key(example.text) for example in held_out}
+    return [example for example in train if near_key(example.text) not in keys]

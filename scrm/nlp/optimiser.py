@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scrm.nlp.features import FeatureSpec, SparseRows
-from scrm.nlp.linear import LinearModel
+from scrm.nlp.linear import LinearModel, softmax
 
 EpochHook = Callable[[int, float], None]
 
@@ -30,11 +30,16 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Featurised texts with their class numbers and per-example weights."""
+    """Featurised texts with their class numbers, per-example weights and optional fixed logit offsets.
+
+    ``offsets`` (one row of class scores per example, e.g. another model's scores) are added to
+    the model's logits during training, so the model learns what they leave to explain.
+    """
 
     rows: SparseRows
     targets: npt.NDArray[np.int64]
     weights: npt.NDArray[np.float32]
+    offsets: npt.NDArray[np.float64] | None = None
 
 
 def class_weights(targets: npt.NDArray[np.int64], n_classes: int, balance: float) -> npt.NDArray[np.float32]:
@@ -54,9 +59,16 @@ class AdaGrad:
         self.squares = np.full(model.weights.shape, 1e-8, dtype=np.float32)
         self.bias_squares = np.full(model.bias.shape, 1e-8, dtype=np.float32)
 
-    def step(self, batch: SparseRows, targets: npt.NDArray[np.int64], weights: npt.NDArray[np.float32]) -> float:
-        """Take one gradient step on a batch and return its mean loss."""
-        probs = self.model.predict_proba(batch)
+    def step(
+        self,
+        batch: SparseRows,
+        targets: npt.NDArray[np.int64],
+        weights: npt.NDArray[np.float32],
+        offsets: npt.NDArray[np.float64] | None = None,
+    ) -> float:
+        """Take one gradient step on a batch (logits plus ``offsets`` when given); return its mean loss."""
+        logits = self.model.logits(batch)
+        probs = softmax(logits if offsets is None else logits + offsets)
         picked = probs[np.arange(len(targets)), targets]
         gradient = probs
         gradient[np.arange(len(targets)), targets] -= 1.0
@@ -90,18 +102,21 @@ def run_epoch(optimiser: AdaGrad, data: Dataset, rng: np.random.Generator, on_ba
     losses = []
     for start in range(0, len(order), size):
         chosen = order[start : start + size]
-        losses.append(optimiser.step(data.rows.take(chosen), data.targets[chosen], data.weights[chosen]))
+        offsets = None if data.offsets is None else data.offsets[chosen]
+        losses.append(optimiser.step(data.rows.take(chosen), data.targets[chosen], data.weights[chosen], offsets))
         on_batch(len(chosen))
     return float(np.mean(losses)) if losses else 0.0
 
 
-def naive_bayes_scale(data: Dataset, n_classes: int, buckets: int, smoothing: float = 1.0) -> npt.NDArray[np.float32]:
+def naive_bayes_scale(
+    data: Dataset, n_classes: int, buckets: int, smoothing: float = 1.0, power: float = 1.0
+) -> npt.NDArray[np.float32]:
     """Return a per-feature scale: how strongly each feature's presence separates the classes.
 
     This is the log-count ratio of NB-SVM, generalised to several classes as the largest absolute
     deviation of a feature's smoothed log class frequency from its mean over classes, divided by
     its mean over the features seen. Scaling features by it before fitting the linear model lets
-    rare but telling n-grams weigh more.
+    rare but telling n-grams weigh more; ``power`` below 1 softens the scale (0 turns it off).
     """
     seen, compact = np.unique(data.rows.indices, return_inverse=True)
     classes = data.targets[data.rows.row_ids()]
@@ -117,7 +132,7 @@ def naive_bayes_scale(data: Dataset, n_classes: int, buckets: int, smoothing: fl
         np.maximum(spread, np.abs(log_frequency(label) - mean), out=spread)
     scale = np.ones(buckets, dtype=np.float32)
     if len(seen):
-        scale[seen] = spread / max(float(spread.mean()), 1e-9)
+        scale[seen] = (spread / max(float(spread.mean()), 1e-9)) ** power
     return scale
 
 

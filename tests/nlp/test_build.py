@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from scrm.nlp import Tagger
-from scrm.nlp.build import build_shipped, without_held_out
-from scrm.nlp.datasets import CORPORA_ENV, Example
+from scrm.nlp.build import build_shipped
+from scrm.nlp.datasets import CORPORA_ENV, Example, without_held_out
 
 from .conftest import write_jsonl
 
@@ -59,7 +59,7 @@ def test_build_writes_pipelines_the_tagger_can_load(tmp_path: Path, monkeypatch:
     assert tags[0].sentiment == "positive", tags[0].sentiment_scores
     assert tags[1].sentiment == "negative"
     assert tags[2].intent == "lead"
-    assert tags[0].model_version == "scrm-nlp-0.1.0"
+    assert tags[0].model_version == "scrm-nlp-0.2.0"
 
 
 def test_near_copies_of_dev_texts_leave_the_training_data() -> None:

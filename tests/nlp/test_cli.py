@@ -121,6 +121,19 @@ def test_train_with_corrections_changes_the_model(tiny_train: Path, tmp_path: Pa
     assert labels == ["delivery", "billing"]
 
 
+def test_train_with_an_auxiliary_corpus(tiny_train: Path, tmp_path: Path) -> None:
+    records = [{"text": f"freight truck late at port {i}", "label": "delivery"} for i in range(8)] + [
+        {"text": f"vendor stock invoice overdue {i}", "label": "billing"} for i in range(8)
+    ]
+    auxiliary = write_jsonl(tmp_path / "auxiliary.jsonl", records)
+    out = tmp_path / "model"
+    args = ["train", "--task", "topic", "--data", str(tiny_train), "--out", str(out)]
+    result = CliRunner().invoke(nlp, [*args, "--auxiliary", str(auxiliary), "--auxiliary-weight", "1"])
+    assert result.exit_code == 0, result.output
+    _, outputs, _ = _classify("intent", _records(["freight at the port", "stock invoice"]), "--model", str(out))
+    assert [o["label"] for o in outputs] == ["delivery", "billing"]
+
+
 def test_evaluate_shipped_sentiment_prints_the_report(tmp_path: Path) -> None:
     data = write_jsonl(
         tmp_path / "dev.jsonl",

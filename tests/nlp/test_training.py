@@ -10,18 +10,18 @@ import pytest
 from scrm.nlp.classifier import read_scores
 from scrm.nlp.datasets import DataError, Example, get_examples, split_dev
 from scrm.nlp.features import FeatureSpec
-from scrm.nlp.optimiser import TrainSettings
-from scrm.nlp.pipelines import get_classifier, load_pipeline, save_pipeline
+from scrm.nlp.optimiser import Dataset, TrainSettings, naive_bayes_scale
+from scrm.nlp.pipelines import get_classifier, load_pipeline, new_pipeline, save_pipeline
 from scrm.nlp.scoring import load_scorer
-from scrm.nlp.training import TrainOptions, TrainResult, train_task, with_corrections
+from scrm.nlp.training import Auxiliary, TrainOptions, TrainResult, featurise_texts, train_task, with_corrections
 
 from .conftest import BILLING, DELIVERY
 
 SMALL = FeatureSpec(char_min=2, char_max=4, word_max=2, bits=16)
 
 
-def _train(examples: list[Example], seed: int = 13) -> TrainResult:
-    options = TrainOptions(task="topic", settings=TrainSettings(seed=seed), spec=SMALL)
+def _train(examples: list[Example], seed: int = 13, auxiliary: tuple[Auxiliary, ...] = ()) -> TrainResult:
+    options = TrainOptions(task="topic", settings=TrainSettings(seed=seed), spec=SMALL, auxiliary=auxiliary)
     return train_task(examples, None, options)
 
 
@@ -95,3 +95,64 @@ def test_bad_training_file_names_the_line(tmp_path: Path) -> None:
     path.write_text('{"text": "ok", "label": "a"}\n{"text": "missing label"}\n', encoding="utf-8")
     with pytest.raises(DataError, match="line 2"):
         get_examples(path)
+
+
+# An auxiliary corpus that knows words the task's own examples never use.
+STOCK = [
+    "vendor sent an invoice for stock",
+    "supplier invoice for stock paid",
+    "stock invoice overdue",
+    "pay the stock bill",
+]
+FREIGHT = [
+    "freight truck delayed at port",
+    "freight lorry stuck at the port",
+    "port freight late",
+    "freight pallet lost",
+]
+
+
+def test_auxiliary_corpus_teaches_what_the_task_data_lacks() -> None:
+    # nonce words, invented so that only the auxiliary corpus can say what they mean
+    auxiliary = [Example(f"zorblax quimbo {t}", "delivery") for t in STOCK] + [
+        Example(f"wumpet flarn {t}", "billing") for t in FREIGHT
+    ]
+    texts = ["zorblax quimbo", "wumpet flarn"]
+    plain = _train(_examples())
+    helped = _train(_examples(), auxiliary=(Auxiliary(auxiliary * 3, 1.0),))
+    assert _predict(helped, texts) == ["delivery", "billing"]
+    assert _predict(plain, texts) != _predict(helped, texts)
+
+
+def test_auxiliary_model_is_folded_into_the_weights_by_its_weight() -> None:
+    aux = [Example(t, "billing") for t in STOCK * 3] + [Example(t, "delivery") for t in FREIGHT * 3]
+    plain = get_classifier(_train(_examples()).nlp, "topic").models["topic"]
+    for weight, same in ((0.0, True), (0.3, False)):
+        model = get_classifier(_train(_examples(), auxiliary=(Auxiliary(aux, weight),)).nlp, "topic").models["topic"]
+        assert model.weights.shape == plain.weights.shape
+        assert np.array_equal(model.weights, plain.weights) is same
+
+
+def test_auxiliary_with_a_label_the_task_lacks_is_refused() -> None:
+    aux = [Example(t, "billing") for t in STOCK] + [Example(t, "shipping") for t in FREIGHT]
+    with pytest.raises(DataError, match="shipping"):
+        _train(_examples(), auxiliary=(Auxiliary(aux, name="freight"),))
+
+
+def test_auxiliary_texts_that_copy_dev_texts_are_left_out() -> None:
+    train, dev = split_dev(_examples())
+    copies = [Example(e.text + "!", "delivery" if e.label == "billing" else "billing", 50.0) for e in dev]
+    aux = Auxiliary(copies + [Example(t, "billing") for t in STOCK] + [Example(t, "delivery") for t in FREIGHT], 1.0)
+    options = TrainOptions(task="topic", spec=SMALL, auxiliary=(aux,))
+    assert train_task(train, dev, options).report.accuracy == 1.0
+
+
+def test_naive_bayes_power_softens_the_scale() -> None:
+    examples = _examples()
+    rows = featurise_texts(new_pipeline("en"), [e.text for e in examples], SMALL)
+    targets = np.array([e.label == "delivery" for e in examples], dtype=np.int64)
+    data = Dataset(rows, targets, np.ones(len(examples), dtype=np.float32))
+    full = naive_bayes_scale(data, 2, SMALL.buckets)
+    assert full.std() > 0
+    assert np.allclose(naive_bayes_scale(data, 2, SMALL.buckets, power=0.5), np.sqrt(full), rtol=1e-5)
+    assert np.array_equal(naive_bayes_scale(data, 2, SMALL.buckets, power=0.0), np.ones(SMALL.buckets))
