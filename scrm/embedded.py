@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import resource
 import signal
 import subprocess
 import time
@@ -23,6 +24,7 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, P
 REPLICA_SET = "rs0"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+OPEN_FILES = 64_000  # MongoDB production notes: ulimit -n 64000
 
 
 class EmbeddedMongoError(RuntimeError):
@@ -132,8 +134,15 @@ class EmbeddedMongo:
             str(binary), "--replSet", REPLICA_SET, "--bind_ip", "127.0.0.1", "--port", str(self.port),
             "--dbpath", str(self.data_dir), "--logpath", str(self.log_path), "--logappend",
             "--pidfilepath", str(self.pid_path), "--fork", "--setParameter", "diagnosticDataCollectionEnabled=false",
+            # Dropped collections keep their files (one per collection and index) until they leave the snapshot
+            # history window (300 s by default) and a checkpoint (60 s) passes. scrm reads no past snapshots, and
+            # a workload that drops databases often (the test suite: one per test) would otherwise pile up tens of
+            # thousands of open files and hit the process's limit.
+            "--setParameter", "minSnapshotHistoryWindowInSeconds=5", "--syncdelay", "10",
         ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, timeout=START_TIMEOUT, check=False)  # noqa: S603
+        result = subprocess.run(  # noqa: S603
+            command, capture_output=True, text=True, timeout=START_TIMEOUT, check=False, preexec_fn=_raise_open_files
+        )
         if result.returncode != 0:
             raise EmbeddedMongoError(
                 f"The embedded mongod did not start (exit {result.returncode}). Last lines of {self.log_path}:\n"
@@ -171,6 +180,19 @@ class EmbeddedMongo:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log written)"
+
+
+def _raise_open_files() -> None:
+    """Let mongod keep as many files open as MongoDB recommends (64,000): every collection and index is a file."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, OPEN_FILES)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))  # allowed to root
+            return
+        except (ValueError, OSError):
+            wanted = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def find_mongod() -> Path:
