@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from pymongo.errors import ServerSelectionTimeoutError
 from rich.console import Console
 
 from scrm.db import open_database
 from scrm.embedded import EmbeddedMongo, EmbeddedMongoError
+from scrm.models.sealed import SecretKeyError
 from scrm.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -26,15 +28,23 @@ def load_settings() -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
-def run_with_database(work: Callable[[Settings], Awaitable[T]]) -> T:
+def run_with_database(work: Callable[[Settings], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run `work` with the database open (SCRM_MONGODB_URI, or the embedded server when it runs)."""
-    settings = load_settings()
+    settings = settings or load_settings()
 
     async def session() -> T:
         async with open_database(settings):
             return await work(settings)
 
-    return asyncio.run(session())
+    try:
+        return asyncio.run(session())
+    except SecretKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ServerSelectionTimeoutError:
+        where = settings.mongodb_uri or f"the embedded MongoDB on port {settings.mongod_port}"
+        raise click.ClickException(
+            f"Cannot reach {where}. Start it with `scrm db start` (or run `scrm up`), or set SCRM_MONGODB_URI."
+        ) from None
 
 
 def with_development_key(settings: Settings) -> Settings:

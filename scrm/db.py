@@ -18,6 +18,7 @@ from scrm.models import DOCUMENTS
 from scrm.settings import Settings
 
 HEALTH_TIMEOUT = 2.0
+COMMAND_TIMEOUT_MS = 5000  # a command line gives up on an unreachable server after 5 s, with a clear message
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ async def check_health(database: Database) -> MongoHealth:
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Connect for the length of a block (commands that run once), closing the client afterwards."""
-    database = await connect(mongodb_uri(settings), settings.database)
+    database = await connect(mongodb_uri(settings), settings.database, timeout_ms=COMMAND_TIMEOUT_MS)
     try:
         yield database
     finally:

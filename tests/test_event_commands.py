@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from scrm.cli import main
+from tests.conftest import free_port
 
 
 @pytest.fixture
@@ -68,3 +70,12 @@ def test_replay_needs_ids_or_failed(env: dict[str, str]) -> None:
     assert CliRunner().invoke(main, ["events", "replay"]).exit_code == 2
     bad = CliRunner().invoke(main, ["events", "replay", "not-an-id"])
     assert bad.exit_code == 2 and "24 hexadecimal" in bad.output
+
+
+def test_an_unreachable_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SCRM_MONGODB_URI", raising=False)
+    monkeypatch.setenv("SCRM_HOME", str(tmp_path))
+    monkeypatch.setenv("SCRM_MONGOD_PORT", str(free_port()))
+    result = CliRunner().invoke(main, ["events", "list"])
+    assert result.exit_code == 1
+    assert "Cannot reach the embedded MongoDB" in result.output and "scrm db start" in result.output

@@ -44,7 +44,7 @@ def demo_traffic(rate: float, duration: float, url: str | None, workspace_name: 
     from scrm.demo.traffic import DeliveryFactory, send_traffic
 
     settings = with_development_key(load_settings())
-    channels = run_with_database(lambda s: _channels(s, workspace_name))
+    channels = run_with_database(lambda s: _channels(s, workspace_name), settings)
     factory = DeliveryFactory(channels)
     base = url or settings.public_url
     with Progress(console=console) as progress:
