@@ -1,7 +1,7 @@
 """Channel health: a channel whose credentials stopped working is shown as unhealthy, with the reason.
 
 Nothing is dropped while a channel is unhealthy: deliveries are still stored, outbound messages wait queued,
-and everything goes on once someone re-authorises the channel.
+and everything goes on once someone re-authorises the channel (`scrm.channels`: new credentials make it active).
 """
 
 from __future__ import annotations
@@ -18,12 +18,4 @@ async def mark_unhealthy(channel_id: PydanticObjectId, reason: str, now: datetim
     await Channel.get_pymongo_collection().update_one(
         {"_id": channel_id, "status": ChannelStatus.ACTIVE.value},
         {"$set": {"status": ChannelStatus.UNHEALTHY.value, "status_reason": reason, "status_changed_at": now}},
-    )
-
-
-async def mark_healthy(channel_id: PydanticObjectId, now: datetime) -> None:
-    """Show an unhealthy channel as working again (after its credentials were replaced)."""
-    await Channel.get_pymongo_collection().update_one(
-        {"_id": channel_id, "status": ChannelStatus.UNHEALTHY.value},
-        {"$set": {"status": ChannelStatus.ACTIVE.value, "status_reason": "", "status_changed_at": now}},
     )

@@ -9,10 +9,11 @@ from litestar import Controller, put
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 
+from scrm.api.messages import reachable_messages
 from scrm.api.paging import parse_id
 from scrm.api.security import Caller, Now, requires
 from scrm.auth.roles import Permission, Principal
-from scrm.models import Conversation, Message
+from scrm.models import Message
 from scrm.tag_corrections import correct_tags
 
 Sentiment = Literal["negative", "neutral", "positive"]
@@ -34,13 +35,8 @@ class TagsOut(msgspec.Struct):
 
 
 async def _visible_message(principal: Principal, message_id: str) -> Message:
-    oid = parse_id(message_id, "message")
-    if not principal.is_limited:
-        return await principal.scope.get(Message, oid)
-    reach = {"$or": [{"channel_id": {"$in": sorted(principal.channel_ids)}},
-                     {"team_id": {"$in": sorted(principal.team_ids)}}]}  # fmt: skip
-    conversations = [c.id for c in await principal.scope.find(Conversation, reach).to_list()]
-    return await principal.scope.get(Message, oid, {"conversation_id": {"$in": conversations}})
+    """A message the principal may see (an agent: of their channels and teams); 404 otherwise."""
+    return await principal.scope.get(Message, parse_id(message_id, "message"), await reachable_messages(principal))
 
 
 class TagCorrectionsController(Controller):
