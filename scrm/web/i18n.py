@@ -1,4 +1,8 @@
-"""UI text in English and Simplified Chinese: one JSON catalog per language, the same keys in each."""
+"""UI text in English and Simplified Chinese.
+
+Each language is a folder of JSON files (one per area of the product: `core.json`, `teams.json`, ...) merged
+into one catalog; every language has the same keys.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,13 @@ _LOCALES = Path(__file__).parent / "locales"
 @cache
 def catalog(language: str) -> Mapping[str, str]:
     """The UI strings of one language (read once per process)."""
-    path = _LOCALES / f"{language}.json"
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    data: dict[str, str] = {}
+    for path in sorted((_LOCALES / language).glob("*.json")):
+        part: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        clash = sorted(set(part) & set(data))
+        if clash:
+            raise ValueError(f"{path.name} repeats UI keys of another {language} file: {', '.join(clash)}")
+        data.update(part)
     return data
 
 

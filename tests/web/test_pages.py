@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 
@@ -100,6 +102,15 @@ def test_both_catalogs_have_the_same_keys() -> None:
     english, chinese = i18n.catalog("en"), i18n.catalog("zh-CN")
     assert set(english) == set(chinese)
     assert all(chinese[key] for key in chinese)
+
+
+def test_every_catalog_file_exists_in_both_languages_with_the_same_keys() -> None:
+    folders = {language: Path(i18n.__file__).parent / "locales" / language for language in i18n.LANGUAGES}
+    names = {language: sorted(path.name for path in folder.glob("*.json")) for language, folder in folders.items()}
+    assert names["en"] == names["zh-CN"] and "core.json" in names["en"]
+    for name in names["en"]:
+        keys = [set(json.loads((folder / name).read_text(encoding="utf-8"))) for folder in folders.values()]
+        assert keys[0] == keys[1], name
 
 
 def test_negotiation_prefers_the_cookie_then_the_browser() -> None:
