@@ -21,6 +21,7 @@ from scrm import ingest
 from scrm.connectors.items import Inbound
 from scrm.contacts.sentiment import message_polarity, roll_sentiment
 from scrm.events import CommentReceived, Event, MessageReceived, Where
+from scrm.inbox.arrivals import on_arrivals
 from scrm.inbox.latest_tags import note_latest_tags
 from scrm.models import Comment, Message
 
@@ -48,6 +49,7 @@ async def process_many(
     events = await ingest.record_many(batch, now)
     if tagger is not None:
         events = await tag(events, tagger)
+    await on_arrivals(events, now)
     await ingest.mark_handled([event for event in events if event is not None], now)
     return events
 
