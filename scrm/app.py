@@ -24,8 +24,10 @@ from scrm.health import health
 from scrm.lifespan import resources_lifespan
 from scrm.settings import Settings
 from scrm.web.errors import handle_error
+from scrm.web.inbox.contact_panel import ContactPanelController, ThreadHistoryController
 from scrm.web.inbox.controller import InboxController
 from scrm.web.pages import PagesController
+from scrm.web.teams import AvailabilityPageController, TeamsPageController
 from scrm.worker import running_worker
 from webhooks.routes import ingress_router
 
@@ -44,6 +46,10 @@ def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = Fal
         LoginController,
         AccountController,
         InboxController,
+        ContactPanelController,
+        ThreadHistoryController,
+        TeamsPageController,
+        AvailabilityPageController,
         api_router(),
         *_static_routers(settings),
     ]

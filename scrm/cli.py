@@ -19,6 +19,7 @@ from scrm.event_commands import events
 from scrm.lazy_group import LazyGroup
 from scrm.settings import Settings
 from scrm.sync_command import sync
+from scrm.team_commands import teams
 
 console = Console(stderr=True)
 
@@ -65,6 +66,7 @@ main.add_command(events)
 main.add_command(demo)
 main.add_command(sync)
 main.add_command(channels)
+main.add_command(teams)
 
 
 @main.command()

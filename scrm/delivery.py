@@ -20,7 +20,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -31,7 +31,7 @@ from pymongo.errors import PyMongoError
 from scrm import messaging_windows, outbound_queue
 from scrm.channel_access import ChannelAccess, ChannelDirectory
 from scrm.channel_health import mark_unhealthy
-from scrm.connectors.base import Connector
+from scrm.connectors.base import Connector, ReplyKind
 from scrm.connectors.errors import (
     ConnectorError,
     MessageLimitReached,
@@ -46,6 +46,8 @@ from scrm.connectors.ratelimit import ChannelBuckets, RateLimit, TokenBucket
 from scrm.connectors.registry import get_connector
 from scrm.connectors.stores import TokenStore
 from scrm.delivery_checks import Job, decide, read_facts
+from scrm.inbox import comment_replies
+from scrm.ingest_profiles import complete_profile
 from scrm.models import Channel, ChannelStatus, OutboundMessage, OutboundStatus
 from scrm.outbound_queue import Ledger, Outcome, SendingMarks
 
@@ -203,6 +205,9 @@ async def _deliver(job: Job, context: DeliveryContext, state: _Round) -> None:
         outcome = await _attempt(job, context, state)
     if outcome is not None:
         await state.ledger.write(*outcome)
+    if outcome is not None and outcome[1] is not None and job.reply.kind is ReplyKind.MESSAGE:
+        # sent: a contact known only by id (LINE) gets the platform's name and picture, once
+        await complete_profile(job.connector, context.http, job.channel.credentials, job.row.contact_id, job.reply.to)
 
 
 async def _attempt(job: Job, context: DeliveryContext, state: _Round) -> Outcome | None:
@@ -214,7 +219,9 @@ async def _attempt(job: Job, context: DeliveryContext, state: _Round) -> Outcome
         return None  # another round holds the row now: it is theirs to send
     try:
         async with asyncio.timeout(SEND_TIMEOUT.total_seconds()):
-            external_id = await job.connector.send(context.http, job.channel.credentials, job.reply)
+            # the row's id is the retry key of every attempt at it (LINE X-Line-Retry-Key sends a retry once)
+            reply = replace(job.reply, idempotency_key=str(row.id))
+            external_id = await job.connector.send(context.http, job.channel.credentials, reply)
     except ConnectorError as exc:
         return await _after_error(job, exc, context.now(), state.broken), None, None
     except TimeoutError:
@@ -223,6 +230,8 @@ async def _attempt(job: Job, context: DeliveryContext, state: _Round) -> Outcome
         log.exception("Sending outbound message %s failed unexpectedly", row.id)
         reason = f"unexpected error while sending ({type(exc).__name__}: {exc}); check the conversation"
         return outbound_queue.failed(row, reason), None, None
+    if job.reply.kind is ReplyKind.COMMENT:  # our public reply joins the comment thread, before the row is sent
+        await comment_replies.record_public_reply(row, external_id, context.now())
     return _sent(job, external_id, context.now())
 
 
@@ -271,4 +280,6 @@ def _backoff(attempts: int) -> timedelta:
 def _sent(job: Job, external_id: str, at: datetime) -> Outcome:
     """The row's update with the platform's id, and the outbound Message that shows it in its conversation."""
     thread_id = job.thread.id if job.thread else None
+    if job.reply.kind is ReplyKind.COMMENT:
+        thread_id = None  # a public reply under a comment is not a message of the person's conversation
     return outbound_queue.delivered(job.row, job.channel.platform, thread_id, job.reply.text, external_id or None, at)

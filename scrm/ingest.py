@@ -39,11 +39,13 @@ from scrm.events import (
     PostPublished,
     Where,
 )
+from scrm.inbox.csat import answering_conversations
 from scrm.inbox.delivery_status import apply_delivery_reports
 from scrm.inbox.threads import ThreadKey, Touch, merge_touch, thread_conversations, touch_conversations
 from scrm.ingest_documents import comment_document, follow_document, message_document, post_document
+from scrm.ingest_profiles import fill_from_senders
 from scrm.inserts import insert_unique
-from scrm.models import Comment, Follow, Message, Post
+from scrm.models import Comment, Contact, Conversation, Follow, Message, Post
 
 PREVIEW_LENGTH = 140
 EXTERNAL_KEY = ("platform", "channel_id", "external_id")
@@ -63,6 +65,9 @@ class _Lookups:
 async def record_many(batch: Batch, now: datetime) -> list[Event | None]:
     """Store every item of the batch (upserts on unique keys) and return, per item, its event or None."""
     lookups = await _look_up(batch, now)
+    # a follower list carries profiles (LINE, X, WeChat pulls): they complete contacts first seen by id only
+    profiled = [(item, where) for item, where in batch if isinstance(item, InboundFollow) and _has_profile(item)]
+    await fill_from_senders([(lookups.contact(where, item.sender), item.sender) for item, where in profiled])
     events: list[Event | None] = [None] * len(batch)
     touches: dict[PydanticObjectId, Touch] = {}
     await _record_messages(batch, lookups, now, events, touches)
@@ -142,12 +147,20 @@ async def _record_messages(
         conversation = lookups.conversations[(where.channel_id, item.conversation_id)]
         documents.append(message_document(item, where, contact, conversation, now))
     outcome = await insert_unique(Message.get_pymongo_collection(), documents, EXTERNAL_KEY)
+    blocked = await _blocked([document["contact_id"] for document in documents])
+    rating = await answering_conversations([(s["conversation_id"], s["_id"], s["text"]) for s in outcome.stored], now)
     edits = []
+    tokens = []
     for index, stored, created in zip(positions, outcome.stored, outcome.created, strict=True):
         item, where = batch[index]
         assert isinstance(item, InboundMessage)
+        if created and item.reply_token:  # a redelivery never re-arms a token a reply may have spent
+            tokens.append(_keep_reply_token(stored["conversation_id"], item))
         if created or stored.get("handled_at") is None:  # a replay re-applies the idempotent part
-            merge_touch(touches, stored["conversation_id"], Touch(item.at, _preview(item), True, int(created)))
+            reopen = stored["contact_id"] not in blocked  # a blocked contact's message is kept, reopens nothing
+            reopen = reopen and stored["conversation_id"] not in rating  # a survey rating: stays resolved
+            touch = Touch(item.at, _preview(item), True, int(created), reopen)
+            merge_touch(touches, stored["conversation_id"], touch)
         if not created and item.edited_at is not None and item.text != stored.get("text"):
             edits.append(UpdateOne({"_id": stored["_id"]}, {"$set": {"text": item.text, "edited_at": item.edited_at}}))
             stored["text"] = item.text
@@ -156,6 +169,20 @@ async def _record_messages(
             events[index] = MessageReceived(where, *ids, PydanticObjectId(stored["_id"]), stored["text"], item.at)
     if edits:
         await Message.get_pymongo_collection().bulk_write(edits, ordered=False)
+    if tokens:
+        await Conversation.get_pymongo_collection().bulk_write(tokens, ordered=False)
+
+
+def _keep_reply_token(conversation_id: Any, item: InboundMessage) -> UpdateOne:
+    """The conversation keeps the reply token of its newest inbound message, with that message's time.
+
+    On the conversation rather than the message: a reply answers the conversation, only the newest token is
+    worth keeping, and spending it is one atomic update of the document the reply reads anyway
+    (`scrm.inbox.replies`). Newest wins by time, so messages ingested out of order leave the newest token.
+    """
+    newer = {"$or": [{"reply_token_at": None}, {"reply_token_at": {"$lt": item.at}}]}
+    changes = {"$set": {"reply_token": item.reply_token, "reply_token_at": item.at}}
+    return UpdateOne({"_id": conversation_id, **newer}, changes)
 
 
 async def _record_kind(
@@ -191,6 +218,14 @@ def _event_for(item: Inbound, where: Where, stored: dict[str, Any]) -> Event | N
     return None
 
 
+async def _blocked(contacts: list[PydanticObjectId]) -> set[PydanticObjectId]:
+    """Which of these contacts are blocked (one query, none when the batch has no message)."""
+    if not contacts:
+        return set()
+    found = Contact.get_pymongo_collection().find({"_id": {"$in": sorted(set(contacts))}, "blocked": True}, {"_id": 1})
+    return {PydanticObjectId(row["_id"]) async for row in found}
+
+
 async def _link_comments_to_posts(batch: Batch) -> None:
     """Comments that arrived before their post (webhooks keep no order) get linked once the post is stored."""
     posts = [(where, item.external_id) for item, where in batch if isinstance(item, InboundPost)]
@@ -214,6 +249,10 @@ def _person(item: Inbound) -> Sender | None:
         return None
     person = item.author if isinstance(item, InboundPost) else item.sender
     return person if person.platform_user_id else None
+
+
+def _has_profile(item: InboundFollow) -> bool:
+    return bool(item.sender.display_name or item.sender.username or item.sender.avatar_url)
 
 
 def _preview(item: InboundMessage) -> str:

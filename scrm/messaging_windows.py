@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scrm.connectors.base import Reply, ReplyKind
+from scrm.connectors.line.payloads import REPLY_TOKEN_TTL as LINE_REPLY_TOKEN
 from scrm.connectors.meta.ids import Space, split_scoped
 from scrm.connectors.meta.send import messaging_window as meta_window
 
@@ -18,8 +19,9 @@ WECHAT_CUSTOMER_SERVICE = timedelta(hours=48)
 # WeChat customer-service messages: "5 messages within 48 hours" after the user writes (wechat.md c,
 # developers.weixin.qq.com/doc/service/en/api/customer/message/api_sendcustommessage).
 WECOM_CUSTOMER_SERVICE = timedelta(hours=48)
-# WeCom customer service (kf/send_msg): the customer must have written within 48 hours, 5 messages at most
-# (the WeCom connector's send, from the sync_msg and send_msg references).
+# WeCom customer service (微信客服, kf/send_msg): "仅当微信客户在主动发送消息给客服后的48小时内，企业可发送消息给客户，
+# 最多可发送5条消息；若用户继续发送消息，企业可再次下发消息" (developer.work.weixin.qq.com/document/path/94677, read in
+# verbatim copies). The 5-message count is judged by the platform: its refusal fails the message with the reason.
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class Window:
 
     length: timedelta
     name: str
+    key: str = ""
+    """A stable name of the window (`wechat_48h`, `messenger_24h`...), for UI text in each language."""
 
 
 def window_for(platform: str, reply: Reply) -> Window | None:
@@ -36,9 +40,9 @@ def window_for(platform: str, reply: Reply) -> Window | None:
     Telegram, LINE and X have no window (telegram.md c, line.md c: LINE's limit is a monthly push quota).
     """
     if platform == "wechat":
-        return Window(WECHAT_CUSTOMER_SERVICE, "WeChat's 48-hour customer-service window")
+        return Window(WECHAT_CUSTOMER_SERVICE, "WeChat's 48-hour customer-service window", "wechat_48h")
     if platform == "wecom":
-        return Window(WECOM_CUSTOMER_SERVICE, "WeCom's 48-hour customer-service window")
+        return Window(WECOM_CUSTOMER_SERVICE, "WeCom's 48-hour customer-service window", "wecom_48h")
     if platform == "meta":
         return _meta_window(reply)
     return None
@@ -56,6 +60,25 @@ def closed_reason(platform: str, reply: Reply, last_inbound_at: datetime | None,
     return f"outside {window.name}: the contact last wrote {_hours(now - last_inbound_at)} ago"
 
 
+NEVER_WROTE = "messaging_window_never_opened"
+EXPIRED = "messaging_window_expired"
+
+
+def closed_code(platform: str, reply: Reply, last_inbound_at: datetime | None, now: datetime) -> str | None:
+    """The stable code of `closed_reason`: NEVER_WROTE, EXPIRED, or None when the reply may go out."""
+    if closed_reason(platform, reply, last_inbound_at, now) is None:
+        return None
+    return NEVER_WROTE if last_inbound_at is None else EXPIRED
+
+
+def reply_token_lifetime(platform: str) -> timedelta | None:
+    """How long after an inbound message its reply token still works, or None on platforms without one.
+
+    LINE: "within one minute" of the webhook, and once only (the LINE connector's payloads cite the reference).
+    """
+    return LINE_REPLY_TOKEN if platform == "line" else None
+
+
 def _meta_window(reply: Reply) -> Window | None:
     """Meta's windows come from the connector (Messenger and Instagram 24 h, 7 days with HUMAN_AGENT,
     WhatsApp 24 h then templates only); comment replies and templates have none."""
@@ -68,11 +91,15 @@ def _meta_window(reply: Reply) -> Window | None:
     except ValueError:
         return None  # not a Meta id: the connector refuses it with its own reason
     if space is Space.WHATSAPP:
-        return Window(length, "WhatsApp's 24-hour customer-service window (only a template may go out after it)")
+        return Window(
+            length, "WhatsApp's 24-hour customer-service window (only a template may go out after it)", "whatsapp_24h"
+        )
     product = "Instagram" if space is Space.INSTAGRAM else "Messenger"
     if reply.tag == "HUMAN_AGENT":
-        return Window(length, f"{product}'s 7-day human-agent window")
-    return Window(length, f"{product}'s 24-hour messaging window (a HUMAN_AGENT tag allows 7 days)")
+        return Window(length, f"{product}'s 7-day human-agent window", f"{product.lower()}_human_agent")
+    return Window(
+        length, f"{product}'s 24-hour messaging window (a HUMAN_AGENT tag allows 7 days)", f"{product.lower()}_24h"
+    )
 
 
 def _hours(elapsed: timedelta) -> str:

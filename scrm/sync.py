@@ -7,10 +7,12 @@ streams from its platform's API (`scrm sync`), and `poll` pulls every channel wh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 from pymongo.errors import PyMongoError
@@ -18,7 +20,7 @@ from pymongo.errors import PyMongoError
 from scrm import pipeline, raw_events
 from scrm.channel_access import ChannelAccess, ChannelDirectory
 from scrm.channel_health import mark_unhealthy as show_channel_problem
-from scrm.connectors.base import Capability, Connector
+from scrm.connectors.base import Capability, Connector, PullRequest
 from scrm.connectors.errors import ConnectorError
 from scrm.connectors.items import Inbound, InboundPost, Sender
 from scrm.connectors.ratelimit import ChannelBuckets, Clock, SystemClock
@@ -35,6 +37,8 @@ BATCH = 200
 """Deliveries recorded together: a batch costs a handful of round trips to MongoDB whatever its size."""
 DISABLED_RECHECK = timedelta(minutes=1)
 """How long a delivery to a disabled channel waits, pending, before a worker looks at the channel again."""
+REQUESTED_PULL_TIMEOUT = timedelta(seconds=60)
+"""Longest a pull a delivery asked for may take; after it the delivery is retried (the cursor keeps the place)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,12 @@ class PipelineContext:
     now: Callable[[], datetime]
     keep_raw: timedelta
     tagger: pipeline.Tagger | None = None
+    http: httpx.AsyncClient | None = None
+    """The worker's client, for pulls a delivery asks for (WeCom 微信客服); without it one is opened per drain."""
+    buckets: ChannelBuckets | None = None
+    """The worker's token buckets, shared with its pulls and sends."""
+    clock: Clock | None = None
+    """Paces those pulls' waits (retries, rate limits); the system clock when None."""
 
     def connector(self, platform: str) -> Connector:
         """The connector of `platform`, sharing this process's token store."""
@@ -61,11 +71,15 @@ async def drain_raw_events(context: PipelineContext, limit: int = BATCH) -> int:
     claimed = await raw_events.claim(context.now(), limit)
     batch: list[tuple[Inbound, Where]] = []
     parsed: list[RawEvent] = []
+    asking: list[tuple[RawEvent, list[PullRequest]]] = []
     for event in claimed:
         items = await _parse(event, context)
         if items is not None:
             batch.extend(items)
             parsed.append(event)
+            connector = context.connector(event.platform)
+            if asked := [ask for item, _ in items if (ask := connector.pull_requested(item)) is not None]:
+                asking.append((event, asked))
     try:
         await pipeline.process_many(batch, context.now(), context.tagger)
     except (PyMongoError, ConnectorError) as exc:
@@ -73,8 +87,68 @@ async def drain_raw_events(context: PipelineContext, limit: int = BATCH) -> int:
         for event in parsed:
             await raw_events.retry_later(event, f"{type(exc).__name__}: {exc}", context.now())
         return len(claimed)
-    await raw_events.mark_processed(parsed, context.now(), context.keep_raw)
+    waiting = {event.id for event, _ in asking}
+    await raw_events.mark_processed([e for e in parsed if e.id not in waiting], context.now(), context.keep_raw)
+    for event, asked in asking:
+        await _pull_for(event, asked, context)
     return len(claimed)
+
+
+async def _pull_for(event: RawEvent, asked: list[PullRequest], context: PipelineContext) -> None:
+    """Run the pulls a delivery asked for; the delivery is processed once they ran to their end, else retried.
+
+    The stored delivery is the durable record of the request: it stays pending until its pulls recorded what
+    they read and saved their cursors, so a crash or a failed call repeats the pull from the saved cursor
+    (nothing lost), and recording is idempotent (nothing twice). The webhook itself never waits for it.
+    """
+    channel = await context.channels.find(str(event.channel_id))
+    problem = "The channel no longer exists"
+    if channel is not None:
+        try:
+            async with asyncio.timeout(REQUESTED_PULL_TIMEOUT.total_seconds()):
+                problem = await _run_requested(channel, asked, context) or ""
+        except TimeoutError:
+            problem = f"the pull took longer than {REQUESTED_PULL_TIMEOUT.total_seconds():.0f} s"
+    if problem:
+        await raw_events.retry_later(event, f"the pull it asked for stopped: {problem}", context.now())
+    else:
+        await raw_events.mark_processed([event], context.now(), context.keep_raw)
+
+
+async def _run_requested(channel: ChannelAccess, asked: list[PullRequest], context: PipelineContext) -> str | None:
+    """Pull each requested stream of `channel` from its saved cursor; the first problem, or None when all ran."""
+    own_client = context.http is None
+    http = context.http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    try:
+        for ask in asked:
+            clock = context.clock or SystemClock()
+            connector = get_connector(channel.platform, context.tokens, clock)
+            own = connector.own_ids(channel.credentials)
+            buckets = context.buckets or ChannelBuckets(clock)
+            pull = ChannelPull(
+                channel=replace(channel, credentials={**channel.credentials, **ask.credentials}),
+                where=_where(channel),
+                prepare=partial(_without_own_author, own=own),
+                now=context.now,
+                tagger=context.tagger,
+                connector=connector,
+                http=http,
+                bucket=buckets.for_channel(str(channel.channel_id), connector.rate_limit),
+                clock=clock,
+                cursors=MongoCursorStore(channel.workspace_id, context.now),
+                observer=LoggingObserver(str(channel.channel_id)),
+                full=False,
+                lease=None,
+            )
+            outcome = await pull_stream(pull, ask.stream)
+            if outcome.unhealthy:
+                await show_channel_problem(channel.channel_id, outcome.unhealthy, context.now())
+            if outcome.failed or outcome.skipped:
+                return outcome.failed or outcome.skipped
+        return None
+    finally:
+        if own_client:
+            await http.aclose()
 
 
 async def _parse(event: RawEvent, context: PipelineContext) -> list[tuple[Inbound, Where]] | None:

@@ -9,7 +9,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from scrm.channel_access import ChannelDirectory
 from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
 from scrm.delivery import DeliveryContext, run_delivery
 from scrm.inbox.actions import wake_snoozed
+from scrm.inbox.assignment import assign_waiting
 from scrm.models import RawEvent, WorkerHeartbeat
 from scrm.models.sealed import SecretBox
 from scrm.pipeline import Tagger
@@ -71,9 +72,13 @@ def background_jobs(role: str, now: Callable[[], datetime], shared: Shared | Non
     async def wake_conversations() -> None:
         await wake_snoozed(now())
 
+    async def hand_out_queued() -> None:  # agents came online or freed a place: the teams' queues move
+        await assign_waiting(now())
+
     jobs = [
         IntervalJob("heartbeat", heartbeat, HEARTBEAT_SECONDS),
         IntervalJob("wake_snoozed", wake_conversations, WAKE_SNOOZED_SECONDS),
+        IntervalJob("assign_waiting", hand_out_queued, WAKE_SNOOZED_SECONDS),
     ]
     if shared is not None:
         jobs.append(pull_sync_job(shared))
@@ -180,8 +185,10 @@ async def running_worker(
 
 async def _open_shared(settings: Settings, stack: AsyncExitStack) -> Shared:
     http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)))
-    context = pipeline_context(settings, tagger=await load_tagger())
-    return Shared(pipeline=context, http=http, buckets=ChannelBuckets(SystemClock()))
+    buckets = ChannelBuckets(SystemClock())
+    # the pipeline gets the client and buckets too: pulls a delivery asks for (WeCom 微信客服) share them
+    context = replace(pipeline_context(settings, tagger=await load_tagger()), http=http, buckets=buckets)
+    return Shared(pipeline=context, http=http, buckets=buckets)
 
 
 async def _watch_new_raw_events(wake: asyncio.Event) -> None:

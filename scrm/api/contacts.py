@@ -6,15 +6,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
+from litestar.types import ExceptionHandlersMap
 
 from scrm.api.paging import DEFAULT_LIMIT, Cursor, Limit, before, next_cursor, parse_cursor, parse_id
 from scrm.api.security import Caller, Now, requires
 from scrm.auth import audit
 from scrm.auth.roles import Permission, Principal
 from scrm.auth.visibility import contact_filter
+from scrm.contacts.editing import ContactInputError, clean_changes, edit_contact, set_blocked
+from scrm.contacts.timeline import TimelineInputError, TimelineItem, contact_timeline
 from scrm.models import AuditAction, Contact
+from scrm.problems import problem_response
 
 Text = Annotated[str, msgspec.Meta(max_length=200)]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
@@ -71,6 +75,48 @@ class ContactOut(msgspec.Struct):
     consent: str
     created_at: datetime
     last_seen_at: datetime | None
+    blocked: bool = False
+
+
+class TimelineItemOut(msgspec.Struct):
+    """One thing that happened with the contact (`kind`: message_in, message_out, comment, comment_reply, follow,
+    unfollow, conversation_opened, merged)."""
+
+    kind: str
+    at: datetime
+    id: str
+    platform: str
+    channel_id: str | None
+    conversation_id: str | None
+    text: str
+    other_contact_id: str | None
+    undone: bool
+
+
+class TimelinePageOut(msgspec.Struct):
+    """A page of a contact's timeline, newest first, and the cursor of the next page (null on the last)."""
+
+    items: list[TimelineItemOut]
+    next_cursor: str | None
+
+
+def timeline_item_out(item: TimelineItem) -> TimelineItemOut:
+    """The API view of a timeline item."""
+
+    def text(oid: Any) -> str | None:
+        return None if oid is None else str(oid)
+
+    return TimelineItemOut(
+        kind=item.kind,
+        at=item.at,
+        id=str(item.id),
+        platform=item.platform,
+        channel_id=text(item.channel_id),
+        conversation_id=text(item.conversation_id),
+        text=item.text,
+        other_contact_id=text(item.other_contact_id),
+        undone=item.undone,
+    )
 
 
 class ContactPage(msgspec.Struct):
@@ -95,6 +141,7 @@ def contact_out(contact: Contact) -> ContactOut:
         consent=contact.consent.status.value,
         created_at=contact.created_at,
         last_seen_at=contact.last_seen_at,
+        blocked=contact.blocked,
     )
 
 
@@ -114,17 +161,15 @@ async def contact_page(principal: Principal, cursor: str | None, limit: int) -> 
 
 async def create_contact(principal: Principal, data: ContactIn, now: datetime) -> ContactOut:
     """Store a new contact in the principal's workspace."""
-    contact = Contact(workspace_id=principal.workspace_id, created_at=now, **msgspec.structs.asdict(data))
+    fields = clean_changes(msgspec.structs.asdict(data))
+    contact = Contact(workspace_id=principal.workspace_id, created_at=now, **fields)
     return contact_out(await principal.scope.insert(contact))
 
 
-async def update_contact(principal: Principal, contact_id: str, data: ContactPatch) -> ContactOut:
-    """Change the fields given in `data` of a contact the principal may see."""
-    contact = await find_visible_contact(principal, contact_id)
-    for key, value in msgspec.structs.asdict(data).items():
-        if value is not msgspec.UNSET:
-            setattr(contact, key, value)
-    return contact_out(await principal.scope.replace(contact))
+async def update_contact(principal: Principal, contact_id: str, data: ContactPatch, now: datetime) -> ContactOut:
+    """Change the fields given in `data` of a contact the principal may see (checked, normalised, audited)."""
+    changes = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not msgspec.UNSET}
+    return contact_out(await edit_contact(principal, parse_id(contact_id, "contact"), changes, now))
 
 
 async def erase_contact(principal: Principal, contact_id: str, now: datetime) -> None:
@@ -140,16 +185,34 @@ async def erase_contact(principal: Principal, contact_id: str, now: datetime) ->
     )
 
 
+def _bad_input(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return problem_response(400, str(exc))
+
+
+CONTACT_ERRORS: ExceptionHandlersMap = {ContactInputError: _bad_input, TimelineInputError: _bad_input}
+
+
 class ContactsController(Controller):
     """The workspace's contacts."""
 
     path = "/contacts"
     tags = ("contacts",)
+    exception_handlers = CONTACT_ERRORS
 
     @get("/", guards=[requires(Permission.READ_CONTACTS)], summary="List contacts")
     async def list(self, principal: Caller, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> ContactPage:
         """Contacts the caller may see, newest first, a page at a time."""
         return await contact_page(principal, cursor, limit)
+
+    @get("/{contact_id:str}/timeline", guards=[requires(Permission.READ_CONTACTS)], summary="A contact's timeline")
+    async def timeline(
+        self, principal: Caller, contact_id: FromPath[str], cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+    ) -> TimelinePageOut:
+        """Messages, comments, follows, conversations and merges of the contact across channels, newest first."""
+        contact = await find_visible_contact(principal, contact_id)
+        assert contact.id is not None
+        page = await contact_timeline(principal, contact.id, cursor, limit)
+        return TimelinePageOut([timeline_item_out(i) for i in page.items], page.next_cursor)
 
     @get("/{contact_id:str}", guards=[requires(Permission.READ_CONTACTS)], summary="One contact")
     async def get(self, principal: Caller, contact_id: FromPath[str]) -> ContactOut:
@@ -162,9 +225,21 @@ class ContactsController(Controller):
         return await create_contact(principal, data, now)
 
     @patch("/{contact_id:str}", guards=[requires(Permission.EDIT_CONTACTS)], summary="Change a contact")
-    async def update(self, principal: Caller, contact_id: FromPath[str], data: JSONBody[ContactPatch]) -> ContactOut:
-        """Change some fields of a contact."""
-        return await update_contact(principal, contact_id, data)
+    async def update(
+        self, principal: Caller, contact_id: FromPath[str], data: JSONBody[ContactPatch], now: Now
+    ) -> ContactOut:
+        """Change some fields of a contact (400 saying which field is wrong; recorded in the audit log)."""
+        return await update_contact(principal, contact_id, data, now)
+
+    @post("/{contact_id:str}/block", guards=[requires(Permission.EDIT_CONTACTS)], status_code=200, summary="Block")
+    async def block(self, principal: Caller, contact_id: FromPath[str], now: Now) -> ContactOut:
+        """Block a contact: its messages are still stored, but no longer reopen or list its conversations."""
+        return contact_out(await set_blocked(principal, parse_id(contact_id, "contact"), True, now))
+
+    @post("/{contact_id:str}/unblock", guards=[requires(Permission.EDIT_CONTACTS)], status_code=200, summary="Unblock")
+    async def unblock(self, principal: Caller, contact_id: FromPath[str], now: Now) -> ContactOut:
+        """Unblock a contact (recorded in the audit log)."""
+        return contact_out(await set_blocked(principal, parse_id(contact_id, "contact"), False, now))
 
     @delete("/{contact_id:str}", guards=[requires(Permission.MANAGE_CONTACTS)], summary="Erase a contact")
     async def erase(self, principal: Caller, contact_id: FromPath[str], now: Now) -> None:

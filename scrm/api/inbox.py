@@ -15,16 +15,21 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ExceptionHandlersMap
 
+from scrm.api.comments import template_catalog
 from scrm.api.messages import IntentFilter, MessagePage, SentimentFilter, message_page
 from scrm.api.paging import DEFAULT_LIMIT, Cursor, Limit, parse_id
 from scrm.api.security import Caller, Now, requires
+from scrm.api.sla import SlaOut, sla_out
 from scrm.auth.roles import Permission, Principal
-from scrm.inbox import actions, bulk, replies
+from scrm.inbox import actions, bulk, replies, teams, templates
 from scrm.inbox.conversations import COUNT_CAP, InboxFilter, InboxInputError, list_conversations
 from scrm.models import Conversation, ConversationStatus
 from scrm.problems import problem_response
+from scrm.web import i18n
+from scrm.web.inbox.window_text import refusal_detail
 
 StatusName = Literal["open", "pending", "snoozed", "resolved"]
+SlaFilter = Literal["breached", "at_risk"]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=actions.MAX_LABEL_LENGTH)]
 
 
@@ -44,6 +49,8 @@ class ConversationOut(msgspec.Struct):
     last_message_preview: str
     unread_count: int
     snoozed_until: datetime | None
+    sla: SlaOut | None = None
+    """The current SLA cycle read now (null when no policy timed the conversation)."""
 
 
 class ConversationPage(msgspec.Struct):
@@ -62,14 +69,31 @@ class ConversationPatch(msgspec.Struct, forbid_unknown_fields=True):
     status: StatusName | msgspec.UnsetType = msgspec.UNSET
     snoozed_until: datetime | None = None
     assignee_id: str | msgspec.UnsetType | None = msgspec.UNSET
+    team_id: str | msgspec.UnsetType | None = msgspec.UNSET
+    """Put it in a team's queue (null: no team); applied after the other changes."""
     labels: Annotated[list[Label], msgspec.Meta(max_length=actions.MAX_LABELS)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class TemplateIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A WhatsApp template by name and language (see `GET /channels/{id}/templates`), its body parameters in order."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    language: Annotated[str, msgspec.Meta(min_length=2, max_length=20)]
+    parameters: Annotated[list[str], msgspec.Meta(max_length=templates.MAX_PARAMETERS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
     """A reply to send; the same `idempotency_key` again (a retry) sends it once."""
 
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=replies.MAX_REPLY_LENGTH)]
+    text: Annotated[str, msgspec.Meta(max_length=replies.MAX_REPLY_LENGTH)]
+    """The message; with a `template`, may be empty (the filled-in template body is shown instead)."""
     idempotency_key: Annotated[str, msgspec.Meta(pattern=replies.IDEMPOTENCY_KEY.pattern)]
+    tag: Literal["HUMAN_AGENT"] | None = None
+    """Messenger/Instagram: a person answering after 24 hours, up to 7 days after the contact's last message."""
+    template: TemplateIn | None = None
+    """WhatsApp: a pre-approved template, the only message allowed after the 24-hour window."""
 
 
 class ReplyOut(msgspec.Struct):
@@ -97,8 +121,8 @@ class BulkOut(msgspec.Struct):
     matched: int
 
 
-def conversation_out(conversation: Conversation) -> ConversationOut:
-    """The API view of a conversation."""
+def conversation_out(conversation: Conversation, now: datetime | None = None) -> ConversationOut:
+    """The API view of a conversation (its SLA read at `now`, by default the current time)."""
     return ConversationOut(
         id=str(conversation.id),
         channel_id=str(conversation.channel_id),
@@ -113,13 +137,14 @@ def conversation_out(conversation: Conversation) -> ConversationOut:
         last_message_preview=conversation.last_message_preview,
         unread_count=conversation.unread_count,
         snoozed_until=conversation.snoozed_until,
+        sla=sla_out(conversation.sla, now),
     )
 
 
 async def change_conversation(
     principal: Principal, conversation_id: str, data: ConversationPatch, now: datetime
 ) -> ConversationOut:
-    """Apply the changes of a PATCH in a fixed order: labels, assignee, status."""
+    """Apply the changes of a PATCH in a fixed order: labels, assignee, status, team."""
     oid = actions.parse_conversation_id(conversation_id)
     conversation = await actions.get_conversation(principal, oid)
     if not isinstance(data.labels, msgspec.UnsetType):
@@ -129,10 +154,12 @@ async def change_conversation(
     if not isinstance(data.status, msgspec.UnsetType):
         status = ConversationStatus(data.status)
         conversation = await actions.set_status(principal, oid, status, now, data.snoozed_until)
-    return conversation_out(conversation)
+    if not isinstance(data.team_id, msgspec.UnsetType):
+        conversation = await teams.route_to_team(principal, oid, teams.parse_team_ref(data.team_id))
+    return conversation_out(conversation, now)
 
 
-async def change_many(principal: Principal, data: BulkIn) -> BulkOut:
+async def change_many(principal: Principal, data: BulkIn, now: datetime | None = None) -> BulkOut:
     """Apply a bulk change to the conversations of `data.ids` the principal may see."""
     assignee = None if isinstance(data.assignee_id, msgspec.UnsetType) else actions.parse_user_id(data.assignee_id)
     change = bulk.BulkChange(
@@ -142,18 +169,25 @@ async def change_many(principal: Principal, data: BulkIn) -> BulkOut:
         add_label=data.add_label,
     )
     ids = [actions.parse_conversation_id(i) for i in data.ids if PydanticObjectId.is_valid(i)]
-    return BulkOut(await bulk.apply_to_many(principal, ids, change))
+    return BulkOut(await bulk.apply_to_many(principal, ids, change, now))
 
 
 def _bad_input(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return problem_response(400, str(exc))
 
 
-def _refused(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return problem_response(422, str(exc))
+def _refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if not isinstance(exc, replies.ReplyRefused):
+        return problem_response(422, str(exc))
+    detail = refusal_detail(i18n.negotiate(None, request.headers.get("accept-language")), exc)
+    return problem_response(422, detail, {"code": exc.code})
 
 
-INBOX_ERRORS: ExceptionHandlersMap = {InboxInputError: _bad_input, replies.ReplyRefused: _refused}
+INBOX_ERRORS: ExceptionHandlersMap = {
+    InboxInputError: _bad_input,
+    replies.ReplyRefused: _refused,
+    templates.TemplatesUnavailable: _refused,
+}
 READ = [requires(Permission.READ_CONTACTS)]
 WORK = [requires(Permission.WORK_INBOX)]
 AssigneeFilter = Annotated[
@@ -180,28 +214,37 @@ class ConversationsController(Controller):
     async def list(
         self,
         principal: Caller,
+        now: Now,
         channel_id: Annotated[str | None, QueryParameter(description="Only this channel's.")] = None,
+        team_id: Annotated[str | None, QueryParameter(description="Only this team's queue.")] = None,
         status: Annotated[StatusName | None, QueryParameter(description="Only this status.")] = None,
         assignee: AssigneeFilter = "anyone",
         label: Annotated[str | None, QueryParameter(description="Only those with this label.")] = None,
         sentiment: SentimentFilter = None,
         intent: IntentFilter = None,
         unread: Annotated[bool, QueryParameter(description="Only those with unread messages.")] = False,
+        blocked: Annotated[bool, QueryParameter(description="Only blocked contacts' (left out otherwise).")] = False,
+        sla: Annotated[SlaFilter | None, QueryParameter(description="Only SLA breached or at risk.")] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> ConversationPage:
         """Conversations the caller may see; sentiment and intent match the latest tagged inbound message."""
         wanted = InboxFilter(
             channel_id=parse_id(channel_id, "channel") if channel_id else None,
+            team_id=parse_id(team_id, "team") if team_id else None,
             status=ConversationStatus(status) if status else None,
             assignee=assignee,
             label=label,
             sentiment=sentiment,
             intent=intent,
             unread=unread,
+            blocked=blocked,
+            sla=sla,
+            now=now,
         )
         found = await list_conversations(principal, wanted, cursor, limit)
-        return ConversationPage([conversation_out(r.conversation) for r in found.rows], found.next_cursor, found.counts)
+        items = [conversation_out(r.conversation, now) for r in found.rows]
+        return ConversationPage(items, found.next_cursor, found.counts)
 
     @post(
         "/bulk",
@@ -210,17 +253,17 @@ class ConversationsController(Controller):
         description="Ids the caller may not see are left out; `matched` says how many were changed.",
         status_code=200,
     )
-    async def bulk_change(self, principal: Caller, data: JSONBody[BulkIn]) -> BulkOut:
+    async def bulk_change(self, principal: Caller, data: JSONBody[BulkIn], now: Now) -> BulkOut:
         """Resolve, reopen or set pending, assign or unassign, or label up to 200 conversations in one call."""
-        return await change_many(principal, data)
+        return await change_many(principal, data, now)
 
     @get("/{conversation_id:str}", guards=READ, summary="Get a conversation")
-    async def show(self, principal: Caller, conversation_id: FromPath[str]) -> ConversationOut:
+    async def show(self, principal: Caller, conversation_id: FromPath[str], now: Now) -> ConversationOut:
         """One conversation the caller may see; 404 otherwise (also for another workspace's)."""
         oid = actions.parse_conversation_id(conversation_id)
-        return conversation_out(await actions.get_conversation(principal, oid))
+        return conversation_out(await actions.get_conversation(principal, oid), now)
 
-    @patch("/{conversation_id:str}", guards=WORK, summary="Change a conversation's status, assignee or labels")
+    @patch("/{conversation_id:str}", guards=WORK, summary="Change a conversation's status, assignee, team or labels")
     async def update(
         self, principal: Caller, conversation_id: FromPath[str], data: JSONBody[ConversationPatch], now: Now
     ) -> ConversationOut:
@@ -247,10 +290,22 @@ class ConversationsController(Controller):
         ),
     )
     async def reply(
-        self, principal: Caller, conversation_id: FromPath[str], data: JSONBody[ReplyIn], now: Now
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        conversation_id: FromPath[str],
+        data: JSONBody[ReplyIn],
+        now: Now,
     ) -> ReplyOut:
         """Queue a reply; the same idempotency key again returns the first reply. 422 outside the platform's window."""
         oid = actions.parse_conversation_id(conversation_id)
-        row = await replies.reply(principal, oid, data.text, data.idempotency_key, now)
+        text, template = data.text, None
+        if data.template is not None:  # WhatsApp: checked against the channel's templates, shown filled in
+            conversation = await actions.get_conversation(principal, oid)
+            wanted = data.template
+            template, text = await template_catalog(request).prepare(principal, conversation, wanted.name,
+                wanted.language, tuple(wanted.parameters), request.app.state.http, now)  # fmt: skip
+        row = await replies.reply(principal, oid, text, data.idempotency_key, now, tag=data.tag or "",
+                                  template=template)  # fmt: skip
         text = str(row.payload.get("text", ""))
         return ReplyOut(str(row.id), str(row.conversation_id), text, row.status.value, row.created_at)

@@ -18,12 +18,11 @@ from litestar.types import ExceptionHandlersMap
 from scrm.api.contacts import ContactOut, contact_out, find_visible_contact
 from scrm.api.paging import DEFAULT_LIMIT, Cursor, Limit, before, next_cursor, parse_cursor, parse_id
 from scrm.api.security import Caller, Now, requires
-from scrm.auth import audit
 from scrm.auth.roles import Permission, Principal
 from scrm.auth.visibility import contact_filter
-from scrm.contacts.merge import MergeRefused, get_merge_to_undo, merge_contacts, preview_merge, unmerge_contacts
-from scrm.contacts.suggestions import suggest_for_new_contacts
-from scrm.models import AuditAction, Contact, MergeRecord
+from scrm.contacts import merge_actions
+from scrm.contacts.merge import MergeRefused, preview_merge
+from scrm.models import Contact, MergeRecord
 from scrm.problems import problem_response
 
 ContactFilter = Annotated[str | None, QueryParameter(description="Only those involving this contact.")]
@@ -115,10 +114,7 @@ async def preview(principal: Principal, contact_id: str, into: str) -> MergePrev
 async def merge(principal: Principal, contact_id: str, data: MergeIn, now: datetime) -> MergeOutcome:
     """Merge one visible contact into another, audit it, and suggest merges the survivor now matches."""
     ids = parse_id(contact_id, "contact"), parse_id(data.into, "contact")
-    visible = await contact_filter(principal)
-    record = await merge_contacts(principal.scope, *ids, visible, actor=principal.actor, now=now)
-    await _audit(principal, AuditAction.CONTACTS_MERGED, record, now)
-    await suggest_for_new_contacts([record.survivor_id])
+    record = await merge_actions.merge(principal, *ids, now)
     return await _outcome(principal, record, [record.survivor_id])
 
 
@@ -127,18 +123,8 @@ async def unmerge(principal: Principal, contact_id: str, data: UnmergeIn, now: d
     contact = await find_visible_contact(principal, contact_id)
     assert contact.id is not None
     named = None if data.merge is None else parse_id(data.merge, "merge record")
-    record = await get_merge_to_undo(principal.scope, contact.id, named)
-    record = await unmerge_contacts(principal.scope, record, actor=principal.actor, now=now)
-    await _audit(principal, AuditAction.CONTACTS_UNMERGED, record, now)
+    record = await merge_actions.unmerge(principal, contact.id, named, now)
     return await _outcome(principal, record, [record.survivor_id, record.merged_id])
-
-
-async def _audit(principal: Principal, action: AuditAction, record: MergeRecord, now: datetime) -> None:
-    details = {"merge": str(record.id), "survivor": str(record.survivor_id), "merged": str(record.merged_id)}
-    target = f"contact:{record.merged_id}"
-    await audit.record(
-        action, principal.actor, now, workspace_id=principal.workspace_id, target=target, details=details
-    )
 
 
 async def _outcome(principal: Principal, record: MergeRecord, ids: list[PydanticObjectId]) -> MergeOutcome:

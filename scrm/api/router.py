@@ -12,15 +12,20 @@ from pymongo.errors import DuplicateKeyError
 from scrm.api.audit import AuditController
 from scrm.api.canned import CannedResponsesController
 from scrm.api.channels import ChannelsController
+from scrm.api.comments import ChannelTemplatesController, CommentsController, PostsController
 from scrm.api.contacts import ContactsController
 from scrm.api.corrections import TagCorrectionsController
+from scrm.api.csat import ConversationCsatController, CsatController
 from scrm.api.inbox import ConversationsController
 from scrm.api.members import MembersController
 from scrm.api.merge_suggestions import MergeSuggestionsController
 from scrm.api.merges import ContactMergesController, MergesController
 from scrm.api.messages import MessagesController
 from scrm.api.notes import NotesController
+from scrm.api.presence import PresenceController
 from scrm.api.security import BearerAuthMiddleware, provide_now, provide_principal
+from scrm.api.sla import BusinessHoursController, SlaPolicyController
+from scrm.api.teams import AvailabilityController, TeamsController
 from scrm.api.tokens import TokensController
 from scrm.api.workspace import WorkspaceController
 from scrm.auth.accounts import AccountError
@@ -44,6 +49,16 @@ RESOURCES: tuple[ControllerRouterHandler, ...] = (
     ContactMergesController,
     MergeSuggestionsController,
     MergesController,
+    BusinessHoursController,
+    SlaPolicyController,
+    TeamsController,
+    AvailabilityController,
+    PresenceController,
+    CsatController,
+    ConversationCsatController,
+    PostsController,
+    CommentsController,
+    ChannelTemplatesController,
 )
 
 

@@ -13,7 +13,7 @@ import httpx
 
 from scrm.connectors.errors import AuthRejected, ConnectorError
 from scrm.connectors.http import ApiClient, RestStream
-from scrm.connectors.items import Inbound
+from scrm.connectors.items import Inbound, Sender
 from scrm.connectors.ratelimit import Clock, RateLimit, SystemClock, TokenBucket
 from scrm.connectors.stores import TokenStore
 from scrm.connectors.tokens import AccessTokens
@@ -87,6 +87,21 @@ class Reply:
     """A platform tag that lets a message out after the standard window closed (Meta ``HUMAN_AGENT``)."""
     template: Template | None = None
     """The template to send, for ``ReplyKind.TEMPLATE``; ``text`` is then only a preview for people."""
+    idempotency_key: str = ""
+    """The same for every attempt at one outbound message (the outbox row's id), for platforms that take a retry
+    key and send a retried request once (LINE ``X-Line-Retry-Key``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    """A pull a delivery asks for: the stream to read now, and credentials it adds for this pull only.
+
+    For platforms whose webhook only says that something is waiting (WeCom 微信客服 ``kf_msg_or_event``: read
+    it with ``kf/sync_msg`` and the callback's one-time ``Token``).
+    """
+
+    stream: type[RestStream[Any]]
+    credentials: Mapping[str, str]
 
 
 class Connector(ABC):
@@ -141,6 +156,24 @@ class Connector(ABC):
         """
         if isinstance(error, AuthRejected):
             return f"{self.platform}: the platform refused the channel's credentials ({error})"
+        return None
+
+    def pull_requested(self, item: Inbound) -> PullRequest | None:
+        """The pull a delivered item asks for (its content must be read from the API), or None for most items."""
+        return None
+
+    async def fetch_profile(self, http: httpx.AsyncClient, creds: Credentials, user_id: str) -> Sender | None:
+        """Return a person's platform profile (name, picture), for platforms whose deliveries carry only an id.
+
+        None where the platform has no such lookup or its deliveries already carry the profile.
+        """
+        return None
+
+    async def check_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> str | None:
+        """Ask the platform whether the channel's credentials still work: the problem, or None when they do.
+
+        Platforms with a cheap "who am I" call override it; by default nothing is checked.
+        """
         return None
 
     def can_send(self, reply: Reply) -> bool:

@@ -70,6 +70,9 @@ class InboundMessage:
     reply_to_id: str = ""
     edited_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    reply_token: str = ""
+    """A single-use token for one free reply to this message (LINE ``replyToken``), valid for a short while from
+    ``at``; empty on platforms without one."""
 
 
 @dataclass(frozen=True, slots=True)

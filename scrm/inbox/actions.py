@@ -15,6 +15,8 @@ from pymongo import ReturnDocument
 
 from scrm.auth.roles import Principal
 from scrm.inbox.conversations import InboxInputError, reach
+from scrm.inbox.csat import offer_survey
+from scrm.inbox.sla import stop_resolution
 from scrm.models import Conversation, ConversationStatus, Membership, NotInWorkspace, Role, across_workspaces
 
 MAX_LABELS = 30
@@ -72,7 +74,13 @@ async def set_status(
             raise InboxInputError("Snoozing needs `snoozed_until`, a time in the future")
     else:
         snoozed_until = None
-    return await _change(principal, conversation_id, {"$set": {"status": status.value, "snoozed_until": snoozed_until}})
+    conversation = await _change(
+        principal, conversation_id, {"$set": {"status": status.value, "snoozed_until": snoozed_until}}
+    )
+    if status is ConversationStatus.RESOLVED:
+        conversation = await stop_resolution(conversation, now)  # the SLA cycle ends here
+        await offer_survey(conversation, now)  # the CSAT survey, where the workspace asks and the channel can send
+    return conversation
 
 
 async def check_assignable(principal: Principal, user_id: PydanticObjectId) -> None:

@@ -10,10 +10,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from scrm.events import Event
+from scrm.inbox.assignment import assign_arrivals
+from scrm.inbox.csat import record_answers
+from scrm.inbox.sla import start_clocks
 
 ArrivalStep = Callable[[Sequence[Event], datetime], Awaitable[None]]
 
-STEPS: tuple[ArrivalStep, ...] = ()
+STEPS: tuple[ArrivalStep, ...] = (assign_arrivals, record_answers, start_clocks)
 """The steps, in order; each gets the batch's new events (never None) and the pipeline's clock."""
 
 

@@ -7,6 +7,7 @@ principal may not see are silently left out; the answer says how many conversati
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -14,6 +15,8 @@ from beanie import PydanticObjectId
 from scrm.auth.roles import Principal
 from scrm.inbox.actions import check_assignable, clean_label
 from scrm.inbox.conversations import InboxInputError, reach
+from scrm.inbox.csat import offer_surveys
+from scrm.inbox.sla import stop_resolutions
 from scrm.models import Conversation, ConversationStatus
 
 MAX_SELECTION = 200
@@ -47,12 +50,20 @@ async def _update(principal: Principal, change: BulkChange) -> dict[str, Any]:
     return update
 
 
-async def apply_to_many(principal: Principal, ids: list[PydanticObjectId], change: BulkChange) -> int:
-    """Apply one change to every selected conversation the principal may see; returns how many matched."""
+async def apply_to_many(
+    principal: Principal, ids: list[PydanticObjectId], change: BulkChange, now: datetime | None = None
+) -> int:
+    """Apply one change to every selected conversation the principal may see; returns how many matched.
+
+    Resolving offers each resolved conversation its CSAT survey (`now`: the caller's clock, else the time).
+    """
     unique = list(dict.fromkeys(ids))
     if not unique or len(unique) > MAX_SELECTION:
         raise InboxInputError(f"Select 1 to {MAX_SELECTION} conversations")
     update = await _update(principal, change)
     target = {"_id": {"$in": unique}, "workspace_id": principal.workspace_id, **reach(principal)}
     result = await Conversation.get_pymongo_collection().update_many(target, update)
+    if change.status is ConversationStatus.RESOLVED:
+        await stop_resolutions(target, now or datetime.now(UTC))  # their SLA cycles end here
+        await offer_surveys(unique, principal.scope, now or datetime.now(UTC), reach(principal))
     return result.matched_count

@@ -14,12 +14,15 @@ from typing import Any
 from beanie import PydanticObjectId
 
 from scrm.auth.roles import Principal
+from scrm.inbox.sla import sla_filter
 from scrm.models import Channel, Contact, Conversation, ConversationStatus
 
 DEFAULT_PAGE = 50
 COUNT_CAP = 1000
 """Counts per status stop here: the list shows `1000+`, the API says so in `counts_capped_at`."""
 ASSIGNEE_CHOICES = ("anyone", "me", "unassigned")
+NAMED_CHANNELS = 100
+"""Up to this many channels, a list names them (see `by_channel`); MongoDB merges at most 200 index ranges."""
 _CURSOR = re.compile(r"^(\d+|-)\.([0-9a-f]{24})$")
 
 
@@ -38,6 +41,13 @@ class InboxFilter:
     sentiment: str | None = None
     intent: str | None = None
     unread: bool = False
+    team_id: PydanticObjectId | None = None
+    blocked: bool = False
+    """Show only the conversations of blocked contacts (by default they are left out)."""
+    sla: str | None = None
+    """`breached` or `at_risk`: only conversations whose SLA stands so at `now`."""
+    now: datetime | None = None
+    """The clock the SLA filter compares due times with (None: the current time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,7 @@ async def list_conversations(
     base = await matching(principal, wanted)
     if base is None:
         return ConversationList([], None, dict.fromkeys((s.value for s in ConversationStatus), 0))
+    base = await by_channel(principal, base)
     status = {} if wanted.status is None else {"status": wanted.status.value}
     query = principal.scope.find(Conversation, base, status, after(cursor))
     found = await query.sort("-last_message_at", "-_id").limit(limit + 1).to_list()
@@ -94,7 +105,11 @@ async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] 
     """The filter of every conversation matching `wanted` but its status; None when none can match."""
     query: dict[str, Any] = dict(reach(principal))
     if wanted.channel_id is not None:
+        if "channel_id" in query and wanted.channel_id not in principal.channel_ids:
+            return None  # a channel outside an agent's reach: nothing (the filter must not widen the reach)
         query["channel_id"] = wanted.channel_id
+    if wanted.team_id is not None:
+        query["team_id"] = wanted.team_id
     if wanted.label:
         query["labels"] = wanted.label
     if wanted.unread:
@@ -104,7 +119,43 @@ async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] 
         query["latest_tags.sentiment"] = wanted.sentiment
     if wanted.intent:
         query["latest_tags.intent"] = wanted.intent
+    if wanted.sla:
+        try:
+            query.update(sla_filter(wanted.sla, wanted.now or datetime.now(UTC)))
+        except ValueError as exc:
+            raise InboxInputError(str(exc)) from None
+    blocked = await blocked_contacts(principal)
+    if wanted.blocked:
+        if not blocked:
+            return None
+        query["contact_id"] = {"$in": blocked}
+    elif blocked:
+        query["contact_id"] = {"$nin": blocked}
     return query
+
+
+async def by_channel(principal: Principal, base: dict[str, Any]) -> dict[str, Any]:
+    """`base` naming the channels it covers: an agent's reach already does; else every channel with conversations.
+
+    The same rows, read faster: each filter's index has the channel right after the filter's field and the
+    status, so with the channels named MongoDB reads one range per channel, merges them in (time, id) order
+    for the page, and counts each status from the index alone (no document read to check an agent's
+    channels). A list with an `$or` (an agent with teams) or very many channels is left as it is.
+    """
+    if "channel_id" in base or "$or" in base:
+        return base
+    collection = Conversation.get_pymongo_collection()
+    channels = await collection.distinct("channel_id", {"workspace_id": principal.workspace_id})
+    if not channels or len(channels) > NAMED_CHANNELS:
+        return base
+    return {**base, "channel_id": {"$in": sorted(channels)}}
+
+
+async def blocked_contacts(principal: Principal) -> list[PydanticObjectId]:
+    """The workspace's blocked contacts (few, and served by a partial index on `blocked`)."""
+    collection = Contact.get_pymongo_collection()
+    found = collection.find({"workspace_id": principal.workspace_id, "blocked": True}, {"_id": 1})
+    return sorted([PydanticObjectId(row["_id"]) async for row in found])
 
 
 def _assignee(principal: Principal, assignee: str) -> dict[str, Any]:

@@ -11,23 +11,35 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from beanie import PydanticObjectId
 
 from scrm import messaging_windows
 from scrm.auth.roles import Principal
-from scrm.connectors.base import Reply
+from scrm.connectors.base import Reply, ReplyKind, Template
+from scrm.connectors.meta.send import message_tags
 from scrm.inbox.actions import get_conversation
 from scrm.inbox.conversations import InboxInputError
+from scrm.inbox.sla import note_first_response
 from scrm.models import Conversation, OutboundMessage
-from scrm.outbox import Outgoing, Source, enqueue, inbox_key
+from scrm.outbox import Outgoing, Source, TemplateRef, enqueue, inbox_key
 
 MAX_REPLY_LENGTH = 4096
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 
 
 class ReplyRefused(Exception):
-    """The platform would not take this reply now (its messaging window is closed); the message says why."""
+    """The platform would not take this reply now (its messaging window is closed); the message says why.
+
+    `code` is stable for machines (`messaging_window_never_opened`, `messaging_window_expired`), `window` what
+    the UI needs to say it in the reader's language.
+    """
+
+    def __init__(self, message: str, code: str = "messaging_window_closed", window: WindowState | None = None):
+        super().__init__(message)
+        self.code = code
+        self.window = window
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,27 +54,53 @@ class WindowState:
     closes_at: datetime | None
     is_open: bool
     reason: str | None
+    key: str = ""
+    """The window's stable name (`wechat_48h`...), for UI text; "" without a window."""
+    code: str | None = None
+    """Why it is closed, as a stable code (None while open)."""
+    hours_left: int | None = None
+    """Whole hours until it closes, while open."""
+    hours_since: int | None = None
+    """Whole hours since the contact last wrote, once closed."""
 
 
-def window_state(conversation: Conversation, now: datetime) -> WindowState:
-    """Where a conversation stands in its platform's messaging window (the rules delivery enforces)."""
-    probe = Reply(to=conversation.external_id, text="")
+def window_state(conversation: Conversation, now: datetime, probe: Reply | None = None) -> WindowState:
+    """Where a conversation stands in its platform's messaging window (the rules delivery enforces).
+
+    `probe` is the reply to judge (a Messenger `HUMAN_AGENT` tag or a WhatsApp template has its own window);
+    by default a plain message.
+    """
+    probe = probe or Reply(to=conversation.external_id, text="")
     window = messaging_windows.window_for(conversation.platform, probe)
     if window is None:
         return WindowState(None, None, True, None)
     last = conversation.last_inbound_at
     reason = messaging_windows.closed_reason(conversation.platform, probe, last, now)
     hours = int(window.length.total_seconds() // 3600)
-    return WindowState(hours, last + window.length if last else None, reason is None, reason)
+    closes = last + window.length if last else None
+    code = messaging_windows.closed_code(conversation.platform, probe, last, now)
+    left = int((closes - now).total_seconds() // 3600) if closes and reason is None else None
+    since = int((now - last).total_seconds() // 3600) if last and reason is not None else None
+    return WindowState(hours, closes, reason is None, reason, window.key, code, left, since)
 
 
 async def reply(
-    principal: Principal, conversation_id: PydanticObjectId, text: str, idempotency_key: str, now: datetime
+    principal: Principal,
+    conversation_id: PydanticObjectId,
+    text: str,
+    idempotency_key: str,
+    now: datetime,
+    *,
+    tag: str = "",
+    template: TemplateRef | None = None,
 ) -> OutboundMessage:
     """Queue a reply to the contact of a conversation; the same key again returns the same row.
 
-    Raises InboxInputError for an empty or oversized text or a malformed key, ReplyRefused outside the
-    platform's messaging window, NotInWorkspace for a conversation the principal may not see.
+    `tag` sends a message after the standard window where the platform allows it (Meta `HUMAN_AGENT`);
+    `template` sends a pre-approved template instead of free text (WhatsApp outside its 24 hours; `text` is
+    then what the inbox shows of it). Raises InboxInputError for an empty or oversized text or a malformed key,
+    ReplyRefused outside the platform's messaging window, NotInWorkspace for a conversation the principal may
+    not see.
     """
     cleaned = text.strip()
     if not cleaned or len(cleaned) > MAX_REPLY_LENGTH:
@@ -70,9 +108,18 @@ async def reply(
     if not IDEMPOTENCY_KEY.match(idempotency_key):
         raise InboxInputError("The idempotency key has 8 to 100 letters, digits or any of _ . : -")
     conversation = await get_conversation(principal, conversation_id)
-    window = window_state(conversation, now)
+    if tag and tag not in message_tags(conversation.platform, conversation.external_id):
+        raise InboxInputError(f"The message tag {tag} is not allowed in this conversation (Messenger, Instagram only)")
+    probe = Reply(
+        to=conversation.external_id,
+        text=cleaned,
+        kind=ReplyKind.TEMPLATE if template else ReplyKind.MESSAGE,
+        tag=tag,
+        template=Template(template.name, template.language, template.parameters) if template else None,
+    )
+    window = window_state(conversation, now, probe)
     if not window.is_open:
-        raise ReplyRefused(f"This reply cannot be sent {window.reason}.")
+        raise ReplyRefused(f"This reply cannot be sent {window.reason}.", window.code or "", window)
     assert conversation.id is not None
     outgoing = Outgoing(
         workspace_id=principal.workspace_id,
@@ -82,6 +129,39 @@ async def reply(
         dedupe_key=inbox_key(f"{conversation.id}:{idempotency_key}"),
         text=cleaned,
         conversation_id=conversation.id,
+        kind=ReplyKind.TEMPLATE.value if template else ReplyKind.MESSAGE.value,
+        tag=tag,
+        template=template,
         extra={"author": principal.actor},
+        **(await _spend_reply_token(conversation, now) if template is None else {}),
     )
-    return await enqueue(outgoing, now)
+    row = await enqueue(outgoing, now)
+    await note_first_response(principal.workspace_id, conversation.id, now)  # the team answered: SLA first response
+    if outgoing.reply_token and row.payload.get("reply_token") != outgoing.reply_token:
+        await _unspend_reply_token(conversation.id, outgoing.reply_token)  # the key's row was queued before
+    return row
+
+
+async def _spend_reply_token(conversation: Conversation, now: datetime) -> dict[str, Any]:
+    """Take the conversation's reply token for this reply while it is fresh (LINE: one free reply per token).
+
+    One atomic update empties it, so two replies at once never both take it: the second goes as a push. The
+    row carries when the token stops working; a reply sent later than that goes as a push too.
+    """
+    lifetime = messaging_windows.reply_token_lifetime(conversation.platform)
+    if lifetime is None:
+        return {}
+    fresh = {"_id": conversation.id, "reply_token": {"$nin": ["", None]}, "reply_token_at": {"$gt": now - lifetime}}
+    found = await Conversation.get_pymongo_collection().find_one_and_update(
+        fresh, {"$set": {"reply_token": ""}}, projection={"reply_token": 1, "reply_token_at": 1}
+    )
+    if found is None:
+        return {}
+    return {"reply_token": str(found["reply_token"]), "reply_token_expires_at": found["reply_token_at"] + lifetime}
+
+
+async def _unspend_reply_token(conversation_id: PydanticObjectId | None, token: str) -> None:
+    """Give a token back that no new row took, unless a newer message's token has arrived since."""
+    await Conversation.get_pymongo_collection().update_one(
+        {"_id": conversation_id, "reply_token": ""}, {"$set": {"reply_token": token}}
+    )

@@ -33,6 +33,8 @@ class Touch:
     preview: str
     inbound: bool
     unread: int
+    reopen: bool = True
+    """Whether an inbound message may reopen the conversation (not when its contact is blocked)."""
 
 
 async def thread_conversations(
@@ -84,7 +86,8 @@ def merge_touch(touches: dict[PydanticObjectId, Touch], conversation_id: Pydanti
         return
     newest = touch if touch.at >= known.at else known
     inbound = known.inbound or touch.inbound
-    touches[conversation_id] = Touch(newest.at, newest.preview, inbound, known.unread + touch.unread)
+    reopen = known.reopen and touch.reopen
+    touches[conversation_id] = Touch(newest.at, newest.preview, inbound, known.unread + touch.unread, reopen)
 
 
 def _changes(touch: Touch) -> dict[str, Any]:
@@ -94,7 +97,7 @@ def _changes(touch: Touch) -> dict[str, Any]:
         "last_message_preview": {"$cond": [newer, touch.preview, "$last_message_preview"]},
     }
     if touch.inbound:
-        reopen = {"$in": ["$status", list(REOPENED_BY_INBOUND)]}
+        reopen = {"$in": ["$status", list(REOPENED_BY_INBOUND) if touch.reopen else []]}
         changes |= {
             "last_inbound_at": {"$max": ["$last_inbound_at", touch.at]},
             "unread_count": {"$add": [{"$ifNull": ["$unread_count", 0]}, touch.unread]},

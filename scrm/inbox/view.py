@@ -7,13 +7,16 @@ channel and the members who can take it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from beanie import PydanticObjectId
 
 from scrm.auth.roles import Principal
 from scrm.inbox.actions import ASSIGNABLE_ROLES, get_conversation, mark_read
+from scrm.inbox.conversations import InboxInputError
 from scrm.inbox.notes import notes_of
 from scrm.inbox.replies import WindowState, window_state
 from scrm.models import (
@@ -30,6 +33,9 @@ from scrm.models import (
 )
 
 THREAD_LIMIT = 200
+THREAD_PAGE = 50
+"""The page shows the latest THREAD_PAGE messages; "load older" fetches the previous THREAD_PAGE at a time."""
+_THREAD_CURSOR = re.compile(r"^(\d+)\.([0-9a-f]{24})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,10 @@ class ConversationView:
     entries: list[ThreadEntry]
     window: WindowState
     members: list[Member]
+    older_cursor: str | None = None
+    """Where the previous page of the thread starts (None: the page holds the first message)."""
+    anchor: str | None = None
+    """The oldest message shown: the refresh reads from it on, so what "load older" adds never leaves a gap."""
 
     @property
     def assignee_name(self) -> str:
@@ -92,28 +102,97 @@ async def read_conversation(principal: Principal, conversation_id: PydanticObjec
 async def _view(principal: Principal, conversation: Conversation, now: datetime) -> ConversationView:
     assert conversation.id is not None
     scope = principal.scope
+    page = await thread_page(principal, conversation.id)
     return ConversationView(
         conversation=conversation,
         contact=await scope.find_one(Contact, {"_id": conversation.contact_id}),
         channel=await scope.find_one(Channel, {"_id": conversation.channel_id}),
-        entries=await thread_entries(principal, conversation.id),
+        entries=page.entries,
         window=window_state(conversation, now),
         members=await inbox_members(principal),
+        older_cursor=page.older_cursor,
+        anchor=page.anchor,
     )
 
 
-async def thread_entries(principal: Principal, conversation_id: PydanticObjectId) -> list[ThreadEntry]:
-    """The latest messages of a conversation with its unsent replies and its private notes, oldest first."""
-    query = principal.scope.find(Message, {"conversation_id": conversation_id})
-    messages = list(reversed(await query.sort("-sent_at").limit(THREAD_LIMIT).to_list()))
-    stored = {m.outbound_id for m in messages if m.outbound_id is not None}
-    unsent = principal.scope.find(
-        OutboundMessage, {"conversation_id": conversation_id, "status": {"$ne": OutboundStatus.SENT.value}}
-    )
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    """Entries of a thread, oldest first, the cursor of the page before them, and the oldest message shown."""
+
+    entries: list[ThreadEntry]
+    older_cursor: str | None
+    anchor: str | None
+
+
+def _encode(message: Message) -> str:
+    return f"{round(message.sent_at.timestamp() * 1000)}.{message.id}"
+
+
+def _decode(cursor: str) -> tuple[datetime, PydanticObjectId]:
+    found = _THREAD_CURSOR.match(cursor)
+    if found is None:
+        raise InboxInputError(f"Invalid cursor {cursor!r}: pass the cursor the thread handed out")
+    return datetime.fromtimestamp(int(found.group(1)) / 1000, UTC), PydanticObjectId(found.group(2))
+
+
+async def thread_page(
+    principal: Principal,
+    conversation_id: PydanticObjectId,
+    before: str | None = None,
+    since: str | None = None,
+    limit: int = THREAD_PAGE,
+) -> ThreadPage:
+    """A page of the thread (the principal may see the conversation: the caller checked).
+
+    Without cursors: the latest `limit` messages, the replies not sent yet, and the notes since the oldest of
+    those messages. `before`: the `limit` messages before that cursor and the notes between them. `since`: every
+    message from that cursor on (up to THREAD_LIMIT), for the refresh of a page already shown. Pages meet
+    exactly: a message or note is on one page only, and none falls between two.
+    """
+    scope = principal.scope
+    base = {"conversation_id": conversation_id}
+    if since:
+        at, oid = _decode(since)
+        newer = {"$or": [{"sent_at": {"$gt": at}}, {"sent_at": at, "_id": {"$gte": oid}}]}
+        found = await scope.find(Message, base, newer).sort("-sent_at", "-_id").limit(THREAD_LIMIT).to_list()
+        more = False
+    else:
+        older: dict[str, Any] = {}
+        if before:
+            at, oid = _decode(before)
+            older = {"$or": [{"sent_at": {"$lt": at}}, {"sent_at": at, "_id": {"$lt": oid}}]}
+        found = await scope.find(Message, base, older).sort("-sent_at", "-_id").limit(limit + 1).to_list()
+        more = len(found) > limit
+        found = found[:limit]
+    messages = list(reversed(found))
     entries = [_message_entry(m) for m in messages]
-    entries += [_reply_entry(row) for row in await unsent.to_list() if row.id not in stored]
-    entries += [_note_entry(note) for note in await notes_of(principal, conversation_id)]
-    return sorted(entries, key=lambda entry: entry.at)
+    lowest = _decode(since)[0] if since else (messages[0].sent_at if messages and more else None)
+    upper = _decode(before)[0] if before else None
+    notes = await notes_of(principal, conversation_id)
+    entries += [
+        _note_entry(n)
+        for n in notes
+        if (lowest is None or n.created_at >= lowest) and (upper is None or n.created_at < upper)
+    ]
+    if not before:
+        stored = {m.outbound_id for m in messages if m.outbound_id is not None}
+        unsent = principal.scope.find(
+            OutboundMessage, {"conversation_id": conversation_id, "status": {"$ne": OutboundStatus.SENT.value}}
+        )
+        entries += [_reply_entry(row) for row in await unsent.to_list() if row.id not in stored]
+    return ThreadPage(
+        sorted(entries, key=lambda entry: entry.at),
+        _encode(messages[0]) if more else None,
+        since or (_encode(messages[0]) if messages else None),
+    )
+
+
+async def thread_entries(
+    principal: Principal, conversation_id: PydanticObjectId, since: str | None = None
+) -> list[ThreadEntry]:
+    """The latest messages of a conversation (or all from `since` on) with its unsent replies and notes, oldest
+    first."""
+    return (await thread_page(principal, conversation_id, since=since, limit=THREAD_LIMIT)).entries
 
 
 def _message_entry(message: Message) -> ThreadEntry:

@@ -9,6 +9,7 @@ from scrm.models.channel import Channel, ChannelCredentials, ChannelStatus
 from scrm.models.contact import Consent, ConsentStatus, Contact, Identity, identity_key
 from scrm.models.conversation import Conversation, ConversationStatus
 from scrm.models.correction import TagCorrection
+from scrm.models.csat import CsatSettings, CsatSurvey, SurveyStatus
 from scrm.models.follow import Follow, FollowKind
 from scrm.models.login_session import LoginSession
 from scrm.models.merge import MergeRecord, MergeSuggestion, SuggestionStatus
@@ -17,10 +18,13 @@ from scrm.models.note import Note
 from scrm.models.outbound import OutboundMessage, OutboundStatus
 from scrm.models.platform_state import PlatformToken, SyncCursor
 from scrm.models.post import Comment, Post
+from scrm.models.presence import ConversationPresence, PresenceState
 from scrm.models.rate_counter import RateCounter
 from scrm.models.raw_event import RawEvent, RawEventStatus
 from scrm.models.scope import NotInWorkspace, WorkspaceScope, across_workspaces
 from scrm.models.sealed import SecretBox, SecretKeyError, SecretKeyMismatch, SecretKeyMissing
+from scrm.models.sla import BusinessHours, OpenInterval, SlaClock, SlaPolicy
+from scrm.models.team import DEFAULT_CAPACITY, AgentAvailability, AgentStatus, Team
 from scrm.models.user import Membership, Role, User
 from scrm.models.worker import WorkerHeartbeat
 from scrm.models.workspace import Workspace
@@ -51,15 +55,25 @@ DOCUMENTS: tuple[type[Document], ...] = (
     CannedResponse,
     MergeSuggestion,
     MergeRecord,
+    BusinessHours,
+    SlaPolicy,
+    ConversationPresence,
+    CsatSurvey,
+    Team,
+    AgentAvailability,
 )
 
 __all__ = [
+    "DEFAULT_CAPACITY",
     "DOCUMENTS",
+    "AgentAvailability",
+    "AgentStatus",
     "ApiToken",
     "AppendOnlyError",
     "Attachment",
     "AuditAction",
     "AuditEntry",
+    "BusinessHours",
     "CannedResponse",
     "Channel",
     "ChannelCredentials",
@@ -69,7 +83,10 @@ __all__ = [
     "ConsentStatus",
     "Contact",
     "Conversation",
+    "ConversationPresence",
     "ConversationStatus",
+    "CsatSettings",
+    "CsatSurvey",
     "Direction",
     "Follow",
     "FollowKind",
@@ -81,10 +98,12 @@ __all__ = [
     "Message",
     "NotInWorkspace",
     "Note",
+    "OpenInterval",
     "OutboundMessage",
     "OutboundStatus",
     "PlatformToken",
     "Post",
+    "PresenceState",
     "RateCounter",
     "RawEvent",
     "RawEventStatus",
@@ -93,9 +112,13 @@ __all__ = [
     "SecretKeyError",
     "SecretKeyMismatch",
     "SecretKeyMissing",
+    "SlaClock",
+    "SlaPolicy",
     "SuggestionStatus",
+    "SurveyStatus",
     "SyncCursor",
     "TagCorrection",
+    "Team",
     "User",
     "WorkerHeartbeat",
     "Workspace",

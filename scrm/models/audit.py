@@ -36,6 +36,9 @@ class AuditAction(StrEnum):
     CONTACT_ERASED = "contact.erased"
     CONTACTS_MERGED = "contact.merged"
     CONTACTS_UNMERGED = "contact.unmerged"
+    CONTACT_UPDATED = "contact.updated"
+    CONTACT_BLOCKED = "contact.blocked"
+    CONTACT_UNBLOCKED = "contact.unblocked"
 
 
 class AppendOnlyError(TypeError):

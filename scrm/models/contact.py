@@ -84,4 +84,9 @@ class Contact(WorkspaceDocument):
             IndexModel([("workspace_id", ASCENDING), ("tags", ASCENDING)], name="workspace_tags"),
             IndexModel([("workspace_id", ASCENDING), ("email", ASCENDING)], sparse=True, name="workspace_email"),
             IndexModel([("workspace_id", ASCENDING), ("phone", ASCENDING)], sparse=True, name="workspace_phone"),
+            IndexModel(  # the inbox leaves blocked contacts' conversations out of its default list
+                [("workspace_id", ASCENDING), ("blocked", ASCENDING)],
+                partialFilterExpression={"blocked": True},
+                name="workspace_blocked",
+            ),
         ]

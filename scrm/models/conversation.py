@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from scrm.models.base import WorkspaceDocument
+from scrm.models.sla import SlaClock
 
 
 class ConversationStatus(StrEnum):
@@ -48,34 +49,19 @@ class Conversation(WorkspaceDocument):
     snoozed_until: datetime | None = None
     latest_tags: LatestTags | None = None
     """Kept by the pipeline so the inbox filters by sentiment and intent with one indexed query."""
+    sla: SlaClock | None = None
+    """The current SLA cycle (scrm.inbox.sla): due times, when each target stopped, whether it was breached."""
+    reply_token: str = ""
+    """The newest inbound message's single-use reply token (LINE `replyToken`); emptied by the reply that spends it."""
+    reply_token_at: datetime | None = None
+    """When that message was sent; the token's lifetime counts from it. Kept after the token is spent, so an older
+    message ingested late never brings back an older token."""
 
     class Settings:
         name = "conversations"
         indexes = [
             IndexModel([("channel_id", ASCENDING), ("external_id", ASCENDING)], unique=True, name="thread_unique"),
-            IndexModel(
-                [("workspace_id", ASCENDING), ("status", ASCENDING), ("last_message_at", DESCENDING)],
-                name="inbox_by_status",
-            ),
             IndexModel([("workspace_id", ASCENDING), ("contact_id", ASCENDING)], name="workspace_contact"),
-            IndexModel(
-                [
-                    ("workspace_id", ASCENDING),
-                    ("latest_tags.sentiment", ASCENDING),
-                    ("status", ASCENDING),
-                    ("last_message_at", DESCENDING),
-                ],
-                name="inbox_sentiment",
-            ),
-            IndexModel(
-                [
-                    ("workspace_id", ASCENDING),
-                    ("latest_tags.intent", ASCENDING),
-                    ("status", ASCENDING),
-                    ("last_message_at", DESCENDING),
-                ],
-                name="inbox_intent",
-            ),
             # The inbox list: newest activity first, `_id` breaking ties so that cursors are exact.
             IndexModel(
                 [("workspace_id", ASCENDING), ("last_message_at", DESCENDING), ("_id", DESCENDING)],
@@ -90,36 +76,104 @@ class Conversation(WorkspaceDocument):
                 ],
                 name="inbox_status_recent",
             ),
+            # Filtered lists: the filter's field and the status, then one range per channel in (time, id) order.
+            # The list names its channels (an agent's, or all that have conversations: `by_channel` in
+            # scrm/inbox/conversations.py), so MongoDB merges those ranges for the page and counts each status
+            # from the index alone, with no document read for an agent's channel restriction.
             IndexModel(
                 [
                     ("workspace_id", ASCENDING),
                     ("channel_id", ASCENDING),
-                    ("status", ASCENDING),
                     ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
                 ],
-                name="inbox_channel",
+                name="inbox_channel_recent",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("channel_id", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="inbox_status_channel",
             ),
             IndexModel(
                 [
                     ("workspace_id", ASCENDING),
                     ("assignee_id", ASCENDING),
                     ("status", ASCENDING),
+                    ("channel_id", ASCENDING),
                     ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
                 ],
-                name="inbox_assignee",
+                name="inbox_assignee_channel",
             ),
             IndexModel(
                 [
                     ("workspace_id", ASCENDING),
                     ("labels", ASCENDING),
                     ("status", ASCENDING),
+                    ("channel_id", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="inbox_labels_channel",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("latest_tags.sentiment", ASCENDING),
+                    ("status", ASCENDING),
+                    ("channel_id", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="inbox_sentiment_channel",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("latest_tags.intent", ASCENDING),
+                    ("status", ASCENDING),
+                    ("channel_id", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
+                    ("latest_tags.sentiment", ASCENDING),  # intent and sentiment together: counted from the index
+                ],
+                name="inbox_intent_channel",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("channel_id", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
+                    ("unread_count", ASCENDING),
+                ],
+                partialFilterExpression={"unread_count": {"$gt": 0}},
+                name="inbox_unread_channel",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
+                    ("team_id", ASCENDING),
+                    ("status", ASCENDING),
                     ("last_message_at", DESCENDING),
                 ],
-                name="inbox_labels",
+                name="inbox_team",
             ),
             IndexModel(
                 [("snoozed_until", ASCENDING)],
                 partialFilterExpression={"status": ConversationStatus.SNOOZED.value},
                 name="snooze_due",
+            ),
+            # SLA filters: breached is `sla.breached_at <= now`, at risk `sla.warn_at <= now < sla.breached_at`.
+            IndexModel(
+                [("workspace_id", ASCENDING), ("sla.breached_at", ASCENDING)],
+                partialFilterExpression={"sla.breached_at": {"$type": "date"}},
+                name="sla_due",
             ),
         ]

@@ -70,4 +70,8 @@ class Message(WorkspaceDocument):
                 [("workspace_id", ASCENDING), ("tags.sentiment", ASCENDING), ("_id", DESCENDING)], name="sentiment"
             ),
             IndexModel([("workspace_id", ASCENDING), ("tags.intent", ASCENDING), ("_id", DESCENDING)], name="intent"),
+            IndexModel(  # a contact's timeline
+                [("workspace_id", ASCENDING), ("contact_id", ASCENDING), ("sent_at", DESCENDING), ("_id", DESCENDING)],
+                name="contact_time",
+            ),
         ]

@@ -68,4 +68,13 @@ class Comment(WorkspaceDocument):
             _external_unique(),
             IndexModel([("post_id", ASCENDING), ("created_time", ASCENDING)], name="post_thread"),
             IndexModel([("workspace_id", ASCENDING), ("created_time", DESCENDING)], name="workspace_recent"),
+            IndexModel(  # a contact's timeline
+                [
+                    ("workspace_id", ASCENDING),
+                    ("contact_id", ASCENDING),
+                    ("created_time", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="contact_time",
+            ),
         ]

@@ -9,6 +9,7 @@ from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from scrm.models.base import utcnow
+from scrm.models.csat import CsatSettings
 
 
 class Workspace(Document):
@@ -18,6 +19,8 @@ class Workspace(Document):
     display_name: str = ""
     timezone: str = "UTC"
     locale: str = "en"
+    csat: CsatSettings = Field(default_factory=CsatSettings)
+    """The satisfaction survey sent on resolve (off until an admin turns it on)."""
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:

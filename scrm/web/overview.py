@@ -20,6 +20,8 @@ class ChannelRow:
     name: str
     platform: str
     status: str
+    reason: str = ""
+    """Why the channel needs attention, as its platform's connector said (shown under an unhealthy status)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ async def find_overview(workspace: Workspace | None) -> Overview | None:
         "posts": await Post.find(Post.workspace_id == ws).count(),
         "comments": await Comment.find(Comment.workspace_id == ws).count(),
     }
-    rows = [ChannelRow(c.name, c.platform, c.status.value) for c in channels]
+    rows = [ChannelRow(c.name, c.platform, c.status.value, c.status_reason) for c in channels]
     return Overview(workspace.display_name or workspace.name, counts, rows, conversations, comments)
 
 

@@ -15,8 +15,10 @@ from typing import Any, Literal
 from scrm.auth.accounts import add_member, create_user
 from scrm.auth.tokens import create_token
 from scrm.models import ApiToken, Role
+from tests.api.content_seeds import seed_comment, seed_post
 from tests.api.world import Side, add_channel, add_contact
 from tests.contacts.seeds import seed_merge, seed_merge_suggestion
+from tests.inbox.desk import seed_availability, seed_team
 from tests.inbox.seeds import seed_canned, seed_conversation, seed_message, seed_note
 
 Reach = Literal["agent", "outside"]
@@ -146,4 +148,11 @@ RESOURCES: tuple[Resource, ...] = (
         agent_scoped=True,
     ),
     Resource("/api/v1/merges", seed=seed_merge, agent_scoped=True),
+    Resource("/api/v1/posts", seed=seed_post, agent_scoped=True),
+    Resource("/api/v1/comments", seed=seed_comment, agent_scoped=True),
+    Resource("/api/v1/business-hours", readers=ADMINS),
+    Resource("/api/v1/sla-policy", readers=ADMINS),
+    Resource("/api/v1/teams", seed=seed_team, create={"name": "A"}, update={"name": "B"}, delete=True, writers=ADMINS),
+    Resource("/api/v1/availability", seed=seed_availability, update={"status": "away"}, readers=ADMINS, editors=ADMINS),
+    Resource("/api/v1/csat", readers=frozenset(Role) - {Role.AGENT}),  # the report: roles that read reports
 )

@@ -11,7 +11,7 @@ import httpx
 
 from scrm.connectors.base import Capability, Connector, Credentials, Reply, ReplyKind
 from scrm.connectors.errors import ConnectorError, RequestRejected
-from scrm.connectors.http import ApiClient
+from scrm.connectors.http import ApiClient, RetryPolicy
 from scrm.connectors.items import Inbound, Sender
 from scrm.connectors.line.payloads import parse_body, sender_from_profile
 from scrm.connectors.line.streams import Followers
@@ -26,6 +26,12 @@ STATUS_OVERRIDES = {401: Outcome.REAUTH}
 # limit." per the Messaging API reference's error list — [unverified] wording, matched loosely.
 MONTHLY_LIMIT = "monthly limit"
 ACCEPTED_REQUEST = "x-line-accepted-request-id"
+SEND_POLICY = RetryPolicy(max_wait=0.0)
+"""Sends hand a 429 back at once: LINE documents the status but neither its limits nor a ``Retry-After``
+(line.md d, [unverified]), so rather than sleeping through back-offs while holding a send slot, the outbox
+reschedules the message (``RateLimited``; nothing is lost). Retries after a 5xx keep their inline back-off."""
+RETRY_KEYS = uuid.UUID("5b0f4d4e-7c1a-4f0e-9d51-3c2a6e8b9a10")
+"""Namespace of the name-based UUIDs sent as ``X-Line-Retry-Key`` (LINE asks for a hexadecimal UUID)."""
 
 
 def classify_line(response: httpx.Response, now: datetime) -> Verdict:
@@ -49,9 +55,11 @@ class Line(Connector):
 
     platform = "line"
     capabilities = frozenset({Capability.MESSAGES, Capability.REPLY, Capability.FOLLOWS, Capability.PULL})
-    # line.md d: LINE answers 429 when a limit is passed, but the numbers per endpoint are [unverified];
-    # 100 calls/s is our own conservative pace, not a published figure.
-    rate_limit = RateLimit(calls=100, per=timedelta(seconds=1))
+    # The Messaging API reference's "Rate limits" table (developers.line.biz/en/reference/messaging-api/#rate-limits):
+    # limits apply per channel and endpoint, "Other API endpoints: 2,000 requests per second"; the lower rows (per
+    # hour or minute, 100-370 per second) name endpoints this connector never calls (audiences, rich menus, bulk
+    # sends). Passing a limit answers 429 (line.md d); one bucket at the common figure paces every call.
+    rate_limit = RateLimit(calls=2000, per=timedelta(seconds=1))
     streams = (Followers,)
     credential_keys = frozenset({"channel_secret", "channel_access_token"})
 
@@ -80,7 +88,7 @@ class Line(Connector):
             payload = {"replyToken": reply.reply_token, "messages": [_text(reply)]}
             try:
                 # not idempotent: after a lost answer a retry would find the token used and push a duplicate
-                response = await self.api(http, creds).call(
+                response = await self._client(http, creds, None, policy=SEND_POLICY).call(
                     "POST", "/v2/bot/message/reply", json=payload, idempotent=False
                 )
             except RequestRejected as exc:
@@ -100,14 +108,29 @@ class Line(Connector):
             return f"line: the channel access token is invalid, expired or revoked: {error}"
         return super().diagnose(error)
 
-    async def _push(self, http: httpx.AsyncClient, creds: Credentials, reply: Reply) -> str:
-        """Push with a fresh ``X-Line-Retry-Key``, so retries after a 5xx or a lost answer send once.
+    async def check_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> str | None:
+        """Ask ``GET /v2/bot/info`` (the bot's own user id and name): a refused token is the channel's problem.
 
-        The key lives for this one call: a crash after LINE accepted the push and before the id is recorded
-        is the one window in which the outbox may push again.
+        A 401 means the channel access token is invalid, expired or revoked (channel-access-token doc); the
+        call costs no message quota.
         """
-        retry_key = {"X-Line-Retry-Key": str(uuid.uuid4())}
-        client = self._client(http, creds, None, retry_key)
+        try:
+            await self.api(http, creds).call("GET", "/v2/bot/info")
+        except ConnectorError as exc:
+            return self.diagnose(exc) or f"line: the bot information could not be read: {exc}"
+        return None
+
+    async def _push(self, http: httpx.AsyncClient, creds: Credentials, reply: Reply) -> str:
+        """Push with an ``X-Line-Retry-Key`` that is the same for every attempt at one outbound message.
+
+        LINE accepts a key once and answers a repeat with 409 and ``x-line-accepted-request-id``; "the retry key
+        is valid for 24 hours after attempting the first request" (developers.line.biz/en/docs/messaging-api/
+        retrying-api-request). The key is a UUID derived from ``reply.idempotency_key`` (the outbox row), so a
+        retry after a 5xx, a lost answer or a crash sends once; without one, a fresh UUID covers this call only.
+        """
+        key = reply.idempotency_key
+        retry_key = {"X-Line-Retry-Key": str(uuid.uuid5(RETRY_KEYS, key) if key else uuid.uuid4())}
+        client = self._client(http, creds, None, retry_key, policy=SEND_POLICY)
         response = await client.call("POST", "/v2/bot/message/push", json={"to": reply.to, "messages": [_text(reply)]})
         return _sent_message_id(response)
 
@@ -122,9 +145,13 @@ class Line(Connector):
         creds: Credentials,
         bucket: TokenBucket | None,
         extra: dict[str, str] | None = None,
+        *,
+        policy: RetryPolicy | None = None,
     ) -> ApiClient:
         headers = {"Authorization": f"Bearer {creds['channel_access_token']}", **(extra or {})}
-        return ApiClient(http, API_URL, self.clock, classify=classify_line, bucket=bucket, headers=headers)
+        return ApiClient(
+            http, API_URL, self.clock, classify_line, bucket, headers=headers, policy=policy or RetryPolicy()
+        )
 
 
 def _text(reply: Reply) -> dict[str, Any]:

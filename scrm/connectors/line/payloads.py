@@ -23,8 +23,11 @@ from scrm.connectors.items import (
 )
 
 PLATFORM = "line"
-# The reference says a reply token "must be used within one minute" of receiving the webhook and that later
-# use is not guaranteed (developers.line.biz/ja/reference/messaging-api/#send-reply-message, seen quoted).
+# The reference: a reply token "must be used within one minute" of receiving the webhook, later use is not
+# guaranteed, and it can be used only once (developers.line.biz/ja/reference/messaging-api/#send-reply-message:
+# "応答トークンは、Webhookを受信してから1分以内に使用する必要があります。1分を超える場合の使用については、動作は
+# 保証されません", "応答トークンは1回のみ使用できます", seen quoted). Counted from the event's own timestamp, which
+# is no later than its arrival, so a redelivered event's token counts as the stale one it is.
 REPLY_TOKEN_TTL = timedelta(minutes=1)
 MEDIA_KINDS = {
     "image": AttachmentKind.IMAGE,
@@ -138,6 +141,7 @@ def _message(event: Mapping[str, Any], *, edited: bool) -> InboundMessage:
         attachments=_attachments(message),
         edited_at=at if edited else None,
         raw=event,
+        reply_token="" if edited else str(event.get("replyToken") or ""),
     )
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any, ClassVar
 
-from scrm.connectors.errors import RequestIgnored
+import httpx
+
+from scrm.connectors.errors import AuthRejected, RequestIgnored, RequestRejected
 from scrm.connectors.http import RestStream
 from scrm.connectors.items import InboundFollow
 from scrm.connectors.line.payloads import PLATFORM, sender_from_profile
-from scrm.connectors.paginators import BodyCursor
+from scrm.connectors.paginators import BodyCursor, PageRequest
+
+log = logging.getLogger(__name__)
 
 
 class Followers(RestStream[InboundFollow]):
@@ -25,6 +31,21 @@ class Followers(RestStream[InboundFollow]):
     records = "userIds"
     paginator = BodyCursor(path="next", param="start")
     params: ClassVar[Mapping[str, str | int]] = {"limit": 1000}
+
+    async def _fetch(self, request: PageRequest) -> httpx.Response:
+        """Read one page of ids; an account the list is not open to ends the stream instead of failing the channel.
+
+        The follower-id list is only for verified or premium accounts: others get 403 "Access to this API is not
+        available for your account" (Messaging API reference, "Get a list of users who added your LINE Official
+        Account as a friend"). Messaging still works, so this is no channel problem: the pull simply has no list.
+        """
+        try:
+            return await super()._fetch(request)
+        except RequestRejected as exc:
+            if exc.status != HTTPStatus.FORBIDDEN or isinstance(exc, AuthRejected) or "start" in request.params:
+                raise
+            log.info("line: the follower list is for verified or premium accounts only (%s)", exc)
+            raise RequestIgnored(str(exc), status=exc.status, code=exc.code) from exc
 
     async def enrich(self, records: list[Any]) -> list[Any]:
         """Fetch each follower's profile; one who left or blocked since the list was read is skipped (404)."""

@@ -60,6 +60,17 @@ def messaging_window(reply: Reply) -> timedelta:
     return HUMAN_AGENT_WINDOW if reply.tag == "HUMAN_AGENT" else STANDARD_WINDOW
 
 
+def message_tags(platform: str, to: str) -> frozenset[str]:
+    """The message tags a message to ``to`` (a conversation id) may carry: none outside Messenger and Instagram."""
+    if platform != "meta":
+        return frozenset()
+    try:
+        space, _ = split_scoped(to)
+    except ValueError:
+        return frozenset()
+    return MESSAGE_TAGS.get(space, frozenset())
+
+
 def build_request(reply: Reply, creds: Credentials) -> GraphRequest:
     """Return the request that sends ``reply``; raises ``RequestRejected`` for a reply Meta cannot take."""
     try:

@@ -112,8 +112,10 @@ class PageComments(GraphStream[InboundComment]):
             comments.extend({**comment, "post_id": post["id"]} for comment in await self.follow(first))
         return comments
 
-    def parse(self, raw: Any) -> InboundComment:
-        """Turn one comment into an item."""
+    def parse(self, raw: Any) -> InboundComment | None:
+        """Turn one comment into an item; None for the Page's own (as from the webhook: the outbox has ours)."""
+        if str((raw.get("from") or {}).get("id", "")) == self.creds.get("page_id"):
+            return None
         return page_comment_from_graph(raw, raw["post_id"])
 
 
@@ -199,8 +201,10 @@ class InstagramComments(GraphStream[InboundComment]):
                 found.extend({**c, "media_id": media["id"]} for c in [comment, *replies])
         return found
 
-    def parse(self, raw: Any) -> InboundComment:
-        """Turn one comment or reply into an item."""
+    def parse(self, raw: Any) -> InboundComment | None:
+        """Turn one comment or reply into an item; None for the account's own."""
+        if str((raw.get("from") or {}).get("id", "")) == self.creds.get("instagram_account_id"):
+            return None
         return instagram_comment(raw, raw["media_id"])
 
 

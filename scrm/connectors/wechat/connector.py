@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,7 +10,13 @@ from datetime import datetime, timedelta
 import httpx
 
 from scrm.connectors.base import Capability, Connector, Credentials, Reply
-from scrm.connectors.errors import MessageLimitReached, MessagingWindowClosed, RequestRejected
+from scrm.connectors.errors import (
+    ConnectorError,
+    MessageLimitReached,
+    MessagingWindowClosed,
+    RateLimited,
+    RequestRejected,
+)
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.outcomes import Outcome, Verdict, classify_status
@@ -30,6 +37,23 @@ ERRCODE_OUTCOMES: Mapping[int, Outcome] = {
     -1: Outcome.RETRY,
     45009: Outcome.RATE_LIMITED,
 }
+# What each errcode that needs a person means, and what to do. Meanings from the return codes of the
+# access-token reference (developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html) and the
+# global return-code table, read in verbatim copies: 40001 AppSecret错误或者access_token无效, 40013 不合法的AppID,
+# 40164 调用接口的IP地址不在白名单中, 48001 api功能未授权, 45009 接口调用超过限制 (daily quota), 42001 access_token超时.
+SETUP_PROBLEMS: Mapping[int, str] = {
+    40001: "the AppSecret is wrong or was reset (copy AppID and AppSecret again from 设置与开发 → 基本配置)",
+    40013: "the AppID is invalid (copy it from 设置与开发 → 基本配置; it starts with wx and is case-sensitive)",
+    40164: "this server's IP{ip} is not in the account's IP whitelist (add it under 设置与开发 → 基本配置 → IP白名单)",
+    48001: "this account type is not authorised for the API (customer-service messages and the follower list need "
+    "a verified service or subscription account)",
+    45009: "the account's daily API quota is used up; it renews at midnight Beijing time, or an admin can reset it "
+    "(clear_quota) — then set the channel active again",
+    42001: "the access token expired and a new one was refused; check the AppSecret and the IP whitelist",
+}
+INVALID_IP = re.compile(r"invalid ip ([0-9A-Fa-f:.]+)")
+"""40164's errmsg names the caller: "invalid ip 101.45.43.1 ipv6 ::ffff:101.45.43.1, not in whitelist rid: …"
+(as reported verbatim in overtrue/laravel-wechat#367 and binarywang/WxJava#3199)."""
 # Send refusals (wechat.md c): 45015 reply time limit exceeded (48 h window), 45047 message count limit
 SEND_ERRORS: Mapping[int, type[RequestRejected]] = {45015: MessagingWindowClosed, 45047: MessageLimitReached}
 
@@ -136,3 +160,14 @@ class WeChat(Connector):
                 raise
             raise error(str(exc), status=exc.status, code=exc.code) from exc
         return ""
+
+    def diagnose(self, error: ConnectorError) -> str | None:
+        """Say what a person must fix: wrong AppSecret or AppID, an IP to whitelist, an unauthorised API, the quota."""
+        code = getattr(error, "code", None)
+        if isinstance(error, RateLimited) and "code=45009" in str(error):
+            code = 45009  # the daily quota, not a passing limit: nothing works until it renews
+        if isinstance(code, int) and code in SETUP_PROBLEMS:
+            found = INVALID_IP.search(str(error))
+            reason = SETUP_PROBLEMS[code].format(ip=f" {found.group(1)}" if found else "")
+            return f"wechat: {reason} (errcode {code})"
+        return super().diagnose(error)

@@ -33,6 +33,7 @@ CONTACT_CHANGE = "change_external_contact"
 ADDED = frozenset({"add_external_contact", "add_half_external_contact"})
 REMOVED = {"del_external_contact": "deleted_by_member", "del_follow_user": "deleted_by_customer"}
 EDITED = "edit_external_contact"
+KF_SEPARATOR = ":"  # open_kfid and external_userid are [0-9a-zA-Z_-] (send_msg reference): no colon in either
 KF_FROM_CUSTOMER = 3  # sync_msg ``origin``: 3 sent by the customer, 4 system event, 5 sent by a servicer
 KF_EVENT = 4
 MEDIA = {"image": AttachmentKind.IMAGE, "voice": AttachmentKind.AUDIO, "video": AttachmentKind.VIDEO}
@@ -88,12 +89,12 @@ def parse_callback(fields: Mapping[str, str]) -> Inbound | None:
     if event == CONTACT_CHANGE:
         return _contact_change(fields)
     if event == KF_SIGNAL:
-        sender = Sender(platform_user_id=fields.get("OpenKfId", ""))
-        external_id = f"kf:{fields.get('Token', '')}"
+        # No person sent it: ``OpenKfId`` is our own customer-service account, so the item has no sender (and
+        # makes no contact); it only asks the worker to read that account's messages (``kf_signal``).
         return InboundEvent(
             PLATFORM,
-            external_id,
-            sender,
+            f"kf:{fields.get('Token', '')}",
+            Sender(platform_user_id=""),
             _time(fields["CreateTime"]),
             kind=KF_SIGNAL,
             key=fields.get("Token", ""),
@@ -106,18 +107,40 @@ def kf_sync_token(item: Inbound) -> str | None:
     """Return the ``Token`` of a 微信客服 signal: pass it as ``kf_token`` when pulling ``KfMessages``.
 
     The callback only says messages are waiting; they are read with ``kf/sync_msg``, where the token lifts
-    the call's stricter frequency limit for 10 minutes (sync_msg reference, [unverified] figure).
+    the call's stricter frequency limit; it is valid 10 minutes (document/path/94670: "10分钟内有效").
     """
     if isinstance(item, InboundEvent) and item.kind == KF_SIGNAL:
         return item.key
     return None
 
 
+def kf_signal(item: Inbound) -> tuple[str, str] | None:
+    """Return ``(OpenKfId, Token)`` of a 微信客服 signal: which account has news, and the token to read it with."""
+    if isinstance(item, InboundEvent) and item.kind == KF_SIGNAL:
+        return str(item.raw.get("OpenKfId", "")), item.key
+    return None
+
+
+def kf_conversation(open_kfid: str, customer: str) -> str:
+    """The conversation of one customer with one customer-service account: ``<open_kfid>:<external_userid>``.
+
+    Replies must leave from the account the customer wrote to (kf/send_msg takes ``open_kfid``), so the
+    conversation names it; the contact is the customer alone, the same ``external_userid`` as in 客户联系.
+    """
+    return f"{open_kfid}{KF_SEPARATOR}{customer}" if open_kfid else customer
+
+
+def split_kf_conversation(conversation: str) -> tuple[str, str]:
+    """Return ``(open_kfid, external_userid)`` of a ``kf_conversation`` id; no account part gives ``""``."""
+    account, _, customer = conversation.rpartition(KF_SEPARATOR)
+    return account, customer
+
+
 def parse_kf_message(record: Mapping[str, Any]) -> Inbound | None:
     """Turn one ``kf/sync_msg`` record into an item: a customer's message or a session event.
 
     Messages sent by our own servicers (``origin`` 5) are skipped. The conversation is the customer's
-    ``external_userid``; replies go out through the channel's ``open_kfid``.
+    ``external_userid`` at the account they wrote to (``kf_conversation``), where replies go out from.
     """
     origin = record.get("origin")
     if origin == KF_EVENT and record.get("msgtype") == "event":
@@ -132,7 +155,7 @@ def parse_kf_message(record: Mapping[str, Any]) -> Inbound | None:
             _time(record["send_time"]),
             kind=kind,
             key=key,
-            conversation_id=sender.platform_user_id,
+            conversation_id=kf_conversation(str(event.get("open_kfid", "")), sender.platform_user_id),
             raw=record,
         )
     if origin != KF_FROM_CUSTOMER:
@@ -141,7 +164,7 @@ def parse_kf_message(record: Mapping[str, Any]) -> Inbound | None:
     return InboundMessage(
         platform=PLATFORM,
         external_id=str(record["msgid"]),
-        conversation_id=customer,
+        conversation_id=kf_conversation(str(record.get("open_kfid", "")), customer),
         sender=Sender(platform_user_id=customer),
         at=_time(record["send_time"]),
         text=(record.get("text") or {}).get("content", ""),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
 from scrm.connectors.http import Pulled, RestStream
 from scrm.connectors.items import Inbound, InboundFollow
@@ -12,7 +13,9 @@ from scrm.connectors.stores import CursorValue
 from scrm.connectors.wecom.payloads import follow_from_contact, parse_kf_message
 
 USERS_PER_BATCH = 100  # batch/get_by_user: userid_list holds at most 100 members, limit at most 100 [unverified]
-KF_PAGE = 1000  # sync_msg: limit defaults to and is at most 1000 [unverified]
+KF_PAGE = 1000
+# sync_msg: "limit ... 默认值和最大值都为1000"; cursor ≤ 64 bytes; token "10分钟内有效；可不填，
+# 如果不填接口有严格的频率限制" (developer.work.weixin.qq.com/document/path/94670 读取消息, excerpt + copies).
 
 
 class ExternalContacts(RestStream[InboundFollow]):
@@ -62,6 +65,8 @@ class KfMessages(RestStream[Inbound]):
 
     name = "kf_messages"
     path = "/kf/sync_msg"
+    open_kfid: ClassVar[str] = ""
+    """The one customer-service account this stream reads; empty: the channel's ``open_kfid`` credential."""
     method = "POST"
     records = "msg_list"
     paginator = BodyCursor(path="next_cursor", param="cursor")
@@ -72,9 +77,11 @@ class KfMessages(RestStream[Inbound]):
         params: dict[str, str | int] = {"limit": KF_PAGE}
         if start is not None:
             params["cursor"] = str(start).split(":", 1)[-1]
-        for param, key in (("token", "kf_token"), ("open_kfid", "open_kfid")):
-            if self.creds.get(key):
-                params[param] = self.creds[key]
+        if self.creds.get("kf_token"):
+            params["token"] = self.creds["kf_token"]
+        account = self.open_kfid or self.creds.get("open_kfid", "")
+        if account:
+            params["open_kfid"] = account
         return PageRequest(params=params)
 
     async def iter_pulled(self, start: CursorValue | None = None) -> AsyncIterator[Pulled[Inbound]]:
@@ -97,3 +104,13 @@ class KfMessages(RestStream[Inbound]):
     def parse(self, raw: Any) -> Inbound | None:
         """Turn one record into an item; our servicers' own messages give None."""
         return parse_kf_message(raw)
+
+
+@cache
+def kf_messages_of(open_kfid: str) -> type[KfMessages]:
+    """The ``KfMessages`` stream of one customer-service account, with its own cursor (``kf_messages:<open_kfid>``).
+
+    A corp may run several 微信客服 accounts; each callback names the one with news (``OpenKfId``) and sync_msg
+    reads one account when given ``open_kfid`` (document/path/94670), so each account keeps its own position.
+    """
+    return type(f"KfMessages_{open_kfid}", (KfMessages,), {"name": f"kf_messages:{open_kfid}", "open_kfid": open_kfid})

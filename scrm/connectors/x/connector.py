@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 import httpx
 
 from scrm.connectors.base import Capability, Connector, Credentials, Reply, ReplyKind
-from scrm.connectors.errors import ConnectorError, RequestRejected
+from scrm.connectors.errors import ConnectorError, RateLimited, RequestRejected
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.outcomes import Outcome, Verdict, classify_status, outcome_for_status, quota_reset_wait
-from scrm.connectors.ratelimit import RateLimit, TokenBucket
+from scrm.connectors.ratelimit import Clock, RateLimit, TokenBucket
+from scrm.connectors.stores import TokenStore
 from scrm.connectors.x.oauth1 import OAuth1
 from scrm.connectors.x.payloads import parse_activity, revocation, revoked_by
 from scrm.connectors.x.streams import Followers, Mentions
@@ -65,6 +66,11 @@ class X(Connector):
         {"consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token", "user_id"}
     )
 
+    def __init__(self, tokens: TokenStore, clock: Clock | None = None) -> None:
+        super().__init__(tokens, clock)
+        self._dm_resume: dict[str, datetime] = {}
+        """Per account: when its DM quota resets, after an answer said none is left (one instance per process)."""
+
     def can_send(self, reply: Reply) -> bool:
         """Direct messages and public replies to posts; X has no private reply to a post."""
         return reply.kind in (ReplyKind.MESSAGE, ReplyKind.COMMENT)
@@ -115,8 +121,50 @@ class X(Connector):
         if reply.kind is not ReplyKind.MESSAGE:
             raise RequestRejected(f"x cannot send a {reply.kind} reply", status=0, code="unsendable")
         path = f"/2/dm_conversations/with/{reply.to}/messages"
-        response = await self.user_api(http, creds).call("POST", path, json={"text": reply.text}, idempotent=False)
+        account = creds.get("user_id") or creds["access_token"]
+        self._wait_for_dm_quota(account)
+        try:
+            response = await self.user_api(http, creds).call("POST", path, json={"text": reply.text}, idempotent=False)
+        except RateLimited as exc:
+            if exc.retry_after is not None:
+                self._dm_resume[account] = self.clock.now() + timedelta(seconds=exc.retry_after)
+            raise
+        self._note_dm_quota(account, response)
         return str(response.json()["data"]["dm_event_id"])
+
+    async def check_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> str | None:
+        """Ask ``GET /2/users/me`` as the account (OAuth 1.0a): a refused or revoked token is the channel's problem.
+
+        The answer's ``data.id`` must be the channel's ``user_id``: tokens of another account would pull and
+        send as someone else.
+        """
+        try:
+            response = await self.user_api(http, creds).call("GET", "/2/users/me")
+        except ConnectorError as exc:
+            return self.diagnose(exc) or f"x: the account could not be read: {exc}"
+        found = str((response.json().get("data") or {}).get("id", ""))
+        if creds.get("user_id") and found != creds["user_id"]:
+            return f"x: the access token belongs to account {found}, not to the channel's account {creds['user_id']}"
+        return None
+
+    def _wait_for_dm_quota(self, account: str) -> None:
+        """Refuse to call while the account's DM window is used up (``x-rate-limit-remaining: 0`` until reset).
+
+        X limits DM sends to 15 per 15 minutes per user (x.md c); the headers of the last answer say when the
+        window resets, so the 16th send waits for it instead of spending a call on a 429.
+        """
+        resume = self._dm_resume.get(account)
+        if resume is None:
+            return
+        wait = (resume - self.clock.now()).total_seconds()
+        if wait > 0:
+            raise RateLimited("x: the account's DM quota is used up until its reset", wait)
+        del self._dm_resume[account]
+
+    def _note_dm_quota(self, account: str, response: httpx.Response) -> None:
+        wait = quota_reset_wait(response.headers, self.clock.now(), RATE_LIMIT_HEADERS)
+        if wait is not None:
+            self._dm_resume[account] = self.clock.now() + timedelta(seconds=wait)
 
     def diagnose(self, error: ConnectorError) -> str | None:
         """Name X's channel problems: refused tokens and an app without the access it needs."""

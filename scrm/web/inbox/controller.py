@@ -13,7 +13,7 @@ drawn, which the outbox turns into a unique dedupe key.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,9 +35,14 @@ from scrm.inbox.canned import canned_responses
 from scrm.inbox.conversations import InboxInputError, user_id_of
 from scrm.inbox.view import open_conversation, thread_entries
 from scrm.models import ConversationStatus, NotInWorkspace
+from scrm.web import i18n
 from scrm.web.errors import handle_error
+from scrm.web.inbox import meta_reply
+from scrm.web.inbox import sla as sla_page
 from scrm.web.inbox.filters import ListQuery
 from scrm.web.inbox.pages import conversation_context, list_context, principal_of, signed_in_of
+from scrm.web.inbox.presence import PresenceForm, csat_context, presence_context, presence_poll, presence_signal
+from scrm.web.inbox.window_text import refusal_detail, request_language
 from scrm.web.pages import page_context
 
 SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1), "7d": timedelta(days=7)}
@@ -80,6 +85,17 @@ def _bad_input(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 UI_ERRORS: ExceptionHandlersMap = {NotInWorkspace: _not_found, InboxInputError: _bad_input}
 
 
+def _refusal(request: Request[Any, Any, Any], refused: replies.ReplyRefused) -> str:
+    """Why a reply was refused, in the reader's language."""
+    return refusal_detail(
+        request_language(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")), refused
+    )
+
+
+def _now(request: Request[Any, Any, Any]) -> datetime:
+    return now_of(request.app.state)
+
+
 def _query(request: Request[Any, Any, Any]) -> ListQuery:
     return ListQuery.from_params(dict(request.query_params))
 
@@ -95,7 +111,7 @@ class InboxController(Controller):
     async def index(self, request: Request[Any, Any, Any]) -> Template:
         """The conversation list with its filters, counts and keyboard hints."""
         principal = principal_of(request)
-        context = await list_context(principal, _query(request), request.query_params.get("cursor"))
+        context = await list_context(principal, _query(request), request.query_params.get("cursor"), _now(request))
         csrf = signed_in_of(request).csrf_token
         return Template(
             template_name="inbox.html", context=page_context(request, "inbox", **context, view=None, csrf_token=csrf)
@@ -112,7 +128,7 @@ class InboxController(Controller):
             add_label=data.label if data.action == "label" else None,
         )
         ids = [parse_conversation_id(i) for i in data.ids if PydanticObjectId.is_valid(i)]
-        await apply_to_many(principal, ids, change)
+        await apply_to_many(principal, ids, change, _now(request))
         query = ListQuery.from_params(dict(parse_qsl(data.filters))).query_string()
         return Redirect(path="/inbox" + (f"?{query}" if query else ""), status_code=303)
 
@@ -120,11 +136,30 @@ class InboxController(Controller):
     async def list_fragment(self, request: Request[Any, Any, Any]) -> Template:
         """The list alone, for htmx: refreshed by polling and by changing a filter."""
         principal = principal_of(request)
-        context = await list_context(principal, _query(request), request.query_params.get("cursor"))
+        context = await list_context(principal, _query(request), request.query_params.get("cursor"), _now(request))
         selected = request.query_params.get("selected", "")
         csrf = signed_in_of(request).csrf_token
         extra = {**context, "selected": selected, "oob": True, "csrf_token": csrf}  # the status tabs' counts come along
         return Template(template_name="inbox_list.html", context=page_context(request, "inbox", **extra))
+
+    @get("/settings/sla", name="inbox_sla_settings")
+    async def sla_settings(self, request: Request[Any, Any, Any]) -> Template:
+        """Business hours and the SLA policy (owners and admins)."""
+        return await sla_page.show_settings(request)
+
+    @post("/settings/sla/hours", name="inbox_sla_hours")
+    async def sla_hours(
+        self, request: Request[Any, Any, Any], data: URLEncodedBody[sla_page.HoursFormData]
+    ) -> Redirect | Template:
+        """Store the business hours; 400 with the page saying what is wrong."""
+        return await sla_page.save_hours(request, data, _now(request))
+
+    @post("/settings/sla/policy", name="inbox_sla_policy")
+    async def sla_policy(
+        self, request: Request[Any, Any, Any], data: URLEncodedBody[sla_page.PolicyFormData]
+    ) -> Redirect | Template:
+        """Store the SLA policy; 400 with the page saying what is wrong."""
+        return await sla_page.save_policy(request, data, _now(request))
 
     @get("/{conversation_id:str}", name="inbox_conversation")
     async def show(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
@@ -137,9 +172,22 @@ class InboxController(Controller):
         principal = principal_of(request)
         conversation = await actions.mark_read(principal, parse_conversation_id(conversation_id))
         assert conversation.id is not None
-        entries = await thread_entries(principal, conversation.id)
+        entries = await thread_entries(principal, conversation.id, request.query_params.get("since"))
         context = page_context(request, "inbox", entries=entries, conversation=conversation)
+        context |= await csat_context(principal, conversation.id)
         return Template(template_name="inbox_thread.html", context=context)
+
+    @get("/{conversation_id:str}/presence", name="inbox_presence")
+    async def presence(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
+        """Who else has the conversation open, for htmx polling; the poll renews my own presence."""
+        return await presence_poll(request, conversation_id)
+
+    @post("/{conversation_id:str}/presence", name="inbox_presence_signal", status_code=200)
+    async def signal_presence(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], data: URLEncodedBody[PresenceForm]
+    ) -> Template:
+        """The reply box reports typing, or the page reports that I left."""
+        return await presence_signal(request, conversation_id, data)
 
     async def _page(
         self,
@@ -153,9 +201,12 @@ class InboxController(Controller):
         view = await open_conversation(principal, parse_conversation_id(conversation_id), now)
         query = ListQuery.from_params(dict(parse_qsl(extra.pop("filters", "")))) if "filters" in extra else None
         query = query or _query(request)
-        context = await list_context(principal, query, None)
+        context = await list_context(principal, query, None, now)
         context |= conversation_context(request, principal, view, now) | extra
+        context |= await meta_reply.meta_context(principal, view, now)
         context["canned"] = await canned_responses(principal)
+        oid = parse_conversation_id(conversation_id)
+        context |= await presence_context(request, principal, oid) | await csat_context(principal, oid)
         return Template(
             template_name="inbox.html", context=page_context(request, "inbox", **context), status_code=status_code
         )
@@ -186,11 +237,36 @@ class InboxController(Controller):
                 422,
                 filters=data.filters,
                 error="inbox.reply.refused" if refused else "inbox.error.input",
-                error_detail=str(exc),
+                error_detail=_refusal(request, exc) if isinstance(exc, replies.ReplyRefused) else str(exc),
+                error_code=exc.code if isinstance(exc, replies.ReplyRefused) else None,
                 reply_text=data.text,
                 idempotency_key=data.idempotency_key,
             )
         return self._back(conversation_id, data)
+
+    @get("/{conversation_id:str}/meta/templates", name="inbox_meta_templates")
+    async def meta_templates(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
+        """The WhatsApp template picker, loaded into the composer once the 24 hours are over."""
+        return await meta_reply.template_picker(request, conversation_id, _now(request))
+
+    @post("/{conversation_id:str}/meta/{action:str}", name="inbox_meta_reply")
+    async def meta_action(
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: FromPath[str],
+        action: FromPath[str],
+        data: URLEncodedBody[meta_reply.MetaForm],
+    ) -> Redirect | Template:
+        """A WhatsApp template, a HUMAN_AGENT message, or a public or private reply to the contact's comment."""
+        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
+        principal = principal_of(request, Permission.WORK_INBOX)
+        try:
+            await meta_reply.act(request, principal, conversation_id, action, data, _now(request))
+        except meta_reply.MetaReplyFailed as exc:
+            return await self._page(
+                request, conversation_id, 422, filters=data.filters, error=exc.key, error_detail=exc.detail
+            )
+        return meta_reply.back(conversation_id, data.filters)
 
     @post("/{conversation_id:str}/notes", name="inbox_note")
     async def note(

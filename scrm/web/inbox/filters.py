@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from beanie import PydanticObjectId
 
 from scrm.inbox.conversations import ASSIGNEE_CHOICES, InboxFilter
+from scrm.inbox.sla import SLA_FILTERS
 from scrm.models import ConversationStatus
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -23,11 +24,14 @@ class ListQuery:
 
     status: str = DEFAULT_STATUS
     channel: str = ""
+    team: str = ""
     assignee: str = "anyone"
     label: str = ""
     sentiment: str = ""
     intent: str = ""
     unread: bool = False
+    blocked: bool = False
+    sla: str = ""
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ListQuery:
@@ -39,26 +43,33 @@ class ListQuery:
             return value if value in allowed else default
 
         channel = str(params.get("channel") or "")
+        team = str(params.get("team") or "")
         return cls(
             status=pick("status", STATUS_TABS, DEFAULT_STATUS),
             channel=channel if PydanticObjectId.is_valid(channel) else "",
+            team=team if PydanticObjectId.is_valid(team) else "",
             assignee=pick("assignee", ASSIGNEE_CHOICES, "anyone"),
             label=str(params.get("label") or "")[:40],
             sentiment=pick("sentiment", SENTIMENTS),
             intent=pick("intent", INTENTS),
             unread=str(params.get("unread") or "") in ("1", "on", "true"),
+            blocked=str(params.get("blocked") or "") in ("1", "on", "true"),
+            sla=pick("sla", SLA_FILTERS),
         )
 
     def to_filter(self) -> InboxFilter:
         """The service's filter for these choices."""
         return InboxFilter(
             channel_id=PydanticObjectId(self.channel) if self.channel else None,
+            team_id=PydanticObjectId(self.team) if self.team else None,
             status=None if self.status == "all" else ConversationStatus(self.status),
             assignee=self.assignee,
             label=self.label or None,
             sentiment=self.sentiment or None,
             intent=self.intent or None,
             unread=self.unread,
+            blocked=self.blocked,
+            sla=self.sla or None,
         )
 
     def query_string(self, **changes: str) -> str:
@@ -66,11 +77,14 @@ class ListQuery:
         values = {
             "status": self.status,
             "channel": self.channel,
+            "team": self.team,
             "assignee": self.assignee,
             "label": self.label,
             "sentiment": self.sentiment,
             "intent": self.intent,
             "unread": "1" if self.unread else "",
+            "blocked": "1" if self.blocked else "",
+            "sla": self.sla,
         } | changes
         defaults = {"status": DEFAULT_STATUS, "assignee": "anyone"}
         kept = {k: v for k, v in values.items() if v and defaults.get(k) != v}

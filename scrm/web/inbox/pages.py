@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -15,9 +16,11 @@ from scrm.auth.ui.signed_in import SignedIn
 from scrm.auth.visibility import channel_filter
 from scrm.inbox.actions import labels_in_use
 from scrm.inbox.conversations import COUNT_CAP, list_conversations, user_id_of
+from scrm.inbox.sla import SLA_FILTERS
 from scrm.inbox.view import ConversationView
 from scrm.models import Channel
 from scrm.web.inbox.filters import INTENTS, SENTIMENTS, STATUS_TABS, ListQuery
+from scrm.web.inbox.sla_chip import MANAGE_SLA, chip_of
 
 PAGE_SIZE = 30
 
@@ -38,9 +41,12 @@ def principal_of(request: Request[Any, Any, Any], permission: Permission = Permi
     return principal
 
 
-async def list_context(principal: Principal, query: ListQuery, cursor: str | None) -> dict[str, Any]:
-    """The list, its counts and the filters' choices."""
-    listing = await list_conversations(principal, query.to_filter(), cursor, PAGE_SIZE)
+async def list_context(
+    principal: Principal, query: ListQuery, cursor: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The list, its counts and the filters' choices; `now` reads the SLA (by default the current time)."""
+    now = now or datetime.now(UTC)
+    listing = await list_conversations(principal, replace(query.to_filter(), now=now), cursor, PAGE_SIZE)
     channels = await principal.scope.find(Channel, channel_filter(principal)).sort("+name").to_list()
     return {
         "listing": listing,
@@ -54,6 +60,9 @@ async def list_context(principal: Principal, query: ListQuery, cursor: str | Non
         "cap": COUNT_CAP,
         "cursor": cursor or "",
         "can_work": principal.can(Permission.WORK_INBOX),
+        "sla_chips": {row.conversation.id: chip_of(row.conversation.sla, now) for row in listing.rows},
+        "sla_filters": SLA_FILTERS,
+        "can_manage_sla": principal.can(MANAGE_SLA),
     }
 
 
@@ -66,9 +75,11 @@ def conversation_context(
         "view": view,
         "me": me,
         "can_work": principal.can(Permission.WORK_INBOX),
+        "can_edit_contact": principal.can(Permission.EDIT_CONTACTS),
         "csrf_token": signed_in_of(request).csrf_token,
         "idempotency_key": secrets.token_urlsafe(18),
         "now": now,
+        "sla_chip": chip_of(view.conversation.sla, now),
         "reply_text": "",
         "error": None,
     }

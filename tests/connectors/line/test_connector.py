@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from scrm.connectors.base import Reply, ReplyKind
-from scrm.connectors.errors import AuthRejected, RequestRejected, TemporaryFailure
+from scrm.connectors.errors import AuthRejected, RateLimited, RequestRejected, TemporaryFailure
 from scrm.connectors.http import iter_new_items
 from scrm.connectors.items import InboundFollow
 from scrm.connectors.line import Line
@@ -132,7 +132,9 @@ async def test_a_refused_access_token_is_an_auth_error_with_a_reason(line: Line,
 
 
 @respx.mock
-async def test_too_many_requests_waits_for_retry_after(line: Line, http: httpx.AsyncClient, clock: FakeClock) -> None:
+async def test_too_many_requests_on_a_send_hands_retry_after_to_the_outbox(
+    line: Line, http: httpx.AsyncClient, clock: FakeClock
+) -> None:
     push = respx.post(f"{API}/v2/bot/message/push").mock(
         side_effect=[
             httpx.Response(
@@ -143,8 +145,10 @@ async def test_too_many_requests_waits_for_retry_after(line: Line, http: httpx.A
             sent("m5"),
         ]
     )
+    with pytest.raises(RateLimited) as caught:
+        await line.send(http, CREDS, Reply(to="U1", text="hi"))
+    assert (caught.value.retry_after, push.call_count, clock.sleeps) == (3.0, 1, [])  # no send slot held asleep
     assert await line.send(http, CREDS, Reply(to="U1", text="hi")) == "m5"
-    assert (push.call_count, clock.sleeps) == (2, [3.0])
 
 
 @respx.mock
@@ -159,13 +163,16 @@ async def test_the_monthly_quota_is_not_retried_and_names_the_problem(line: Line
 
 
 @respx.mock
-async def test_a_permission_error_is_a_channel_problem(line: Line, http: httpx.AsyncClient) -> None:
-    respx.get(f"{API}/v2/bot/followers/ids").mock(
-        return_value=httpx.Response(403, json={"message": "Access to this API is not available for your account"})
-    )
+async def test_a_permission_error_is_a_channel_problem_but_a_closed_follower_list_is_not(
+    line: Line, http: httpx.AsyncClient
+) -> None:
+    refusal = {"message": "Access to this API is not available for your account"}
+    ids = respx.get(f"{API}/v2/bot/followers/ids").mock(return_value=httpx.Response(403, json=refusal))
+    respx.post(f"{API}/v2/bot/message/push").mock(return_value=httpx.Response(403, json=refusal))
     stream = line.open_stream(Followers, http, CREDS)
+    assert [p async for p in stream.iter_pulled()] == [] and ids.call_count == 1  # unverified: no list
     with pytest.raises(RequestRejected) as caught:
-        [p async for p in stream.iter_pulled()]
+        await line.send(http, CREDS, Reply(to="U1", text="hi"))
     assert "not allowed to use this API" in (line.diagnose(caught.value) or "")
 
 
@@ -212,3 +219,31 @@ async def test_a_template_reply_is_refused_without_a_call(line: Line, http: http
     with pytest.raises(RequestRejected) as caught:
         await line.send(http, CREDS, Reply(to="U1", text="hi", kind=ReplyKind.TEMPLATE))
     assert caught.value.code == "unsendable" and not route.called
+
+
+@respx.mock
+async def test_a_push_for_one_outbound_message_sends_the_same_retry_key_on_every_attempt(
+    line: Line, http: httpx.AsyncClient
+) -> None:
+    route = respx.post(f"{API}/v2/bot/message/push").mock(
+        return_value=httpx.Response(200, json={"sentMessages": [{"id": "m9", "quoteToken": "q"}]})
+    )
+    message = Reply(to="U1", text="hi", idempotency_key="6650f0a1b2c3d4e5f6a7b8c9")
+    await line.send(http, CREDS, message)
+    await line.send(http, CREDS, message)
+    await line.send(http, CREDS, Reply(to="U1", text="hi", idempotency_key="6650f0a1b2c3d4e5f6a7b8ca"))
+    keys = [call.request.headers["x-line-retry-key"] for call in route.calls]
+    assert keys[0] == keys[1] != keys[2]
+    assert all(uuid.UUID(key).version == 5 for key in keys)
+
+
+@respx.mock
+async def test_a_429_on_a_send_is_handed_back_at_once_for_the_outbox_to_retry(
+    line: Line, http: httpx.AsyncClient
+) -> None:
+    route = respx.post(f"{API}/v2/bot/message/push").mock(
+        return_value=httpx.Response(429, json={"message": "Too Many Requests"})
+    )
+    with pytest.raises(RateLimited):
+        await line.send(http, CREDS, Reply(to="U1", text="hi"))
+    assert route.call_count == 1

@@ -163,3 +163,13 @@ def test_profile_fills_the_sender() -> None:
     sender = sender_from_profile(json.loads((FIXTURES / "profile.json").read_text()))
     assert (sender.display_name, sender.language) == ("LINE taro", "en")
     assert sender.avatar_url.startswith("https://profile.line-scdn.net/")
+
+
+def test_a_message_carries_its_reply_token_and_an_edit_does_not() -> None:
+    event = sdk_event("message", type="text")
+    item = parse_event(event)
+    assert isinstance(item, InboundMessage) and item.reply_token == event["replyToken"] != ""
+    edited = parse_event({**event, "type": "messageEdited"})
+    assert isinstance(edited, InboundMessage) and edited.reply_token == ""
+    without = parse_event({key: value for key, value in event.items() if key != "replyToken"})
+    assert isinstance(without, InboundMessage) and without.reply_token == ""

@@ -185,12 +185,15 @@ async def test_instagram_media_and_comments_with_replies(meta: Meta, http: httpx
     media = [pulled.item async for pulled in meta.open_stream(InstagramMedia, http, CREDS).iter_pulled()]
     assert [m.external_id for m in media] == ["instagram:17887498072083520"]
 
-    reply = {"id": "c2", "text": "49 EUR", "timestamp": "2026-01-01T09:20:00+0000", "username": "atelier.bleu",
-             "from": {"id": "17841405822304914"}, "parent_id": "c1"}  # fmt: skip
+    reply = {"id": "c2", "text": "Same question", "timestamp": "2026-01-01T09:15:00+0000", "username": "noor",
+             "from": {"id": "17841401234567891"}, "parent_id": "c1"}  # fmt: skip
+    ours = {"id": "c3", "text": "49 EUR", "timestamp": "2026-01-01T09:20:00+0000", "username": "atelier.bleu",
+            "from": {"id": "17841405822304914"}, "parent_id": "c1"}  # fmt: skip
     comment = {"id": "c1", "text": "Price?", "timestamp": "2026-01-01T09:10:00+0000", "username": "camille.m",
-               "from": {"id": "17841401234567890"}, "replies": {"data": [reply]}}  # fmt: skip
+               "from": {"id": "17841401234567890"}, "replies": {"data": [reply, ours]}}  # fmt: skip
     respx.get(f"{GRAPH_URL}/17887498072083520/comments").mock(return_value=page([comment]))
     found = [pulled.item async for pulled in meta.open_stream(InstagramComments, http, CREDS).iter_pulled()]
+    # the account's own reply (c3) is left out, as from the webhook: the outbox records ours
     assert [(c.external_id, c.parent_id) for c in found] == [("instagram:c1", ""), ("instagram:c2", "instagram:c1")]
     assert all(c.post_id == "instagram:17887498072083520" for c in found)
 

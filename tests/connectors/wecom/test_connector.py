@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from scrm.connectors.base import Reply
-from scrm.connectors.errors import AuthRejected, RateLimited, RequestRejected
+from scrm.connectors.errors import AuthRejected, MessageLimitReached, RateLimited, RequestRejected
 from scrm.connectors.http import iter_new_items
 from scrm.connectors.items import InboundFollow, InboundMessage
 from scrm.connectors.wecom import WeCom
@@ -79,6 +79,45 @@ async def test_send_uses_kf_send_msg_and_returns_the_msgid(wecom: WeCom, http: h
         "msgtype": "text",
         "text": {"content": "有的，今天发货"},
     }
+
+
+@respx.mock
+async def test_a_reply_leaves_from_the_account_its_conversation_names(wecom: WeCom, http: httpx.AsyncClient) -> None:
+    tokens_route("TOKEN1")
+    send = respx.post(f"{API}/kf/send_msg").mock(return_value=httpx.Response(200, json=SENT))
+    await wecom.send(http, CREDS, Reply(to="wkOtherAccount:wmCustomer", text="hi"))
+    assert (body_of(send.calls[0].request)["open_kfid"], body_of(send.calls[0].request)["touser"]) == (
+        "wkOtherAccount",
+        "wmCustomer",
+    )
+    without = {key: value for key, value in CREDS.items() if key != "open_kfid"}
+    with pytest.raises(RequestRejected, match="no customer-service account"):
+        await wecom.send(http, without, Reply(to="wmCustomer", text="hi"))
+    assert send.call_count == 1
+
+
+@respx.mock
+async def test_the_sixth_message_since_the_customer_wrote_is_a_used_up_limit(
+    wecom: WeCom, http: httpx.AsyncClient
+) -> None:
+    tokens_route("TOKEN1")
+    respx.post(f"{API}/kf/send_msg").mock(return_value=errcode(95001, "send msg count limit"))
+    with pytest.raises(MessageLimitReached):
+        await wecom.send(http, CREDS, Reply(to="wm1", text="hi"))
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "words"),
+    [
+        (40001, "invalid secret", "secret"),
+        (40013, "invalid corpid", "corp id"),
+        (60020, "not allow to access from your ip, hint: [1655799424], from ip: 101.43.7.9", "IP 101.43.7.9"),
+    ],
+)
+async def test_setup_errors_are_diagnosed_with_what_to_fix(wecom: WeCom, code: int, message: str, words: str) -> None:
+    error = RequestRejected(f"HTTP 200 code={code}: {message}", status=200, code=code)
+    reason = wecom.diagnose(error) or ""
+    assert reason.startswith("wecom: ") and words in reason and f"errcode {code}" in reason
 
 
 @pytest.mark.parametrize("code", [42001, 40014])

@@ -17,6 +17,7 @@ from scrm.connectors.wecom.payloads import (
     follow_from_contact,
     kf_sync_token,
     parse_kf_message,
+    split_kf_conversation,
 )
 
 from ..conftest import PLATFORMS, SAMPLES
@@ -122,6 +123,17 @@ def test_the_customer_service_signal_carries_the_sync_token(wecom: WeCom) -> Non
     [item] = wecom.parse_webhook(encrypted_callback("kf_msg_or_event.xml"), CREDS)
     assert isinstance(item, InboundEvent) and item.kind == "kf_msg_or_event"
     assert kf_sync_token(item) == "ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR"
+    assert item.sender.platform_user_id == ""  # our own account sent it: no contact
+
+
+def test_the_signal_asks_for_a_pull_of_its_account_with_its_token(wecom: WeCom) -> None:
+    [item] = wecom.parse_webhook(encrypted_callback("kf_msg_or_event.xml"), CREDS)
+    asked = wecom.pull_requested(item)
+    assert asked is not None
+    assert asked.stream.name == "kf_messages:wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q"
+    assert asked.credentials == {"kf_token": "ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR"}
+    [follow] = wecom.parse_webhook(encrypted_callback("add_external_contact.xml"), CREDS)
+    assert wecom.pull_requested(follow) is None
 
 
 def test_event_ids_survive_re_encryption() -> None:
@@ -155,7 +167,14 @@ def test_sync_msg_records() -> None:
     records = json.loads((FIXTURES / "sync_msg.json").read_text(encoding="utf-8"))["msg_list"]
     text, image, servicer, session = (parse_kf_message(r) for r in records)
     assert isinstance(text, InboundMessage) and text.text == "你好，请问还有货吗？"
-    assert text.conversation_id == text.sender.platform_user_id == "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"
+    assert text.sender.platform_user_id == "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"
+    # the conversation names the account the customer wrote to, which replies must leave from
+    assert text.conversation_id == "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q:wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"
+    assert split_kf_conversation(text.conversation_id) == (
+        "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q",
+        "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw",
+    )
+    assert isinstance(session, InboundEvent) and session.conversation_id == text.conversation_id
     assert isinstance(image, InboundMessage) and image.attachments[0].kind is AttachmentKind.IMAGE
     assert servicer is None
     assert isinstance(session, InboundEvent) and (session.kind, session.key) == ("kf_enter_session", "poster")

@@ -239,3 +239,20 @@ async def test_a_private_reply_to_a_post_is_refused_without_a_call(x: X, http: h
     with pytest.raises(RequestRejected) as caught:
         await x.send(http, CREDS, Reply(to="2006700000000000001", text="hi", kind=ReplyKind.PRIVATE_REPLY))
     assert caught.value.code == "unsendable" and not route.called
+
+
+@respx.mock
+async def test_the_token_check_names_a_refused_token_and_a_token_of_another_account(
+    x: X, http: httpx.AsyncClient
+) -> None:
+    me = respx.get(f"{API}/2/users/me").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": {"id": CREDS["user_id"], "name": "Harrison", "username": "Harris_0ff"}}),
+            httpx.Response(200, json={"data": {"id": "999", "name": "Someone", "username": "someone"}}),
+            httpx.Response(401, json={"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}),
+        ]
+    )
+    assert await x.check_credentials(http, CREDS) is None
+    assert (await x.check_credentials(http, CREDS) or "").startswith("x: the access token belongs to account 999")
+    assert (await x.check_credentials(http, CREDS) or "").startswith("x: the bearer token or the account's access")
+    assert me.calls[0].request.headers["authorization"].startswith("OAuth ")
