@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
@@ -121,17 +122,21 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     raise ScheduleError(f"{tz.key} has no wall-clock time near {day} {clock(minute)}")
 
 
-def open_spans(schedule: Schedule, day: date) -> list[Span]:
-    """The open stretches of one local day, as instants, in order (none on a holiday)."""
+@lru_cache(maxsize=8192)
+def open_spans(schedule: Schedule, day: date) -> tuple[Span, ...]:
+    """The open stretches of one local day, as instants, in order (none on a holiday).
+
+    Cached: a batch of clocks started together in one workspace reads the same few days again and again.
+    """
     if day in schedule.holidays:
-        return []
+        return ()
     intervals = ((0, MINUTES_PER_DAY),) if schedule.always_open else schedule.week[day.weekday()]
     spans = []
     for start, end in intervals:
         opens, closes = local_instant(day, start, schedule.timezone), local_instant(day, end, schedule.timezone)
         if opens < closes:
             spans.append((opens, closes))
-    return spans
+    return tuple(spans)
 
 
 def _spans_from(schedule: Schedule, start: datetime) -> Iterator[Span]:

@@ -253,6 +253,11 @@ async def test_bad_settings_are_shown_again_with_the_reason_and_agents_are_kept_
     )
     assert bad_zone.status_code == 400 and "Unknown timezone" in bad_zone.text
     assert await inbox.scope.find_one(BusinessHours) is None
+    no_target = {"csrf_token": token, "name": "Typed name", "enabled": "1", "first_response_minutes": ""}
+    refused_policy = await web.post(f"{SETTINGS}/policy", data=no_target, headers=HTML)
+    assert refused_policy.status_code == 400 and "needs a first response or a resolution target" in refused_policy.text
+    assert 'value="Typed name"' in refused_policy.text
+    assert (await sla_settings.read_policy(inbox.scope)).enabled is False
     await web.post("/logout", data={"csrf_token": token}, headers=HTML)
     await signed_in(web, "agent")
     assert (await web.get(SETTINGS, headers=HTML)).status_code == 403

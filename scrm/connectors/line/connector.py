@@ -71,8 +71,14 @@ class Line(Connector):
         """Turn a webhook body (any number of events) into items."""
         return parse_body(body)
 
-    async def fetch_profile(self, http: httpx.AsyncClient, creds: Credentials, user_id: str) -> Sender:
-        """Return a user's display name, picture and language (``GET /v2/bot/profile/{userId}``, line.md d)."""
+    async def fetch_profile(self, http: httpx.AsyncClient, creds: Credentials, user_id: str) -> Sender | None:
+        """Return a user's display name, picture and language (``GET /v2/bot/profile/{userId}``, line.md d).
+
+        None without a call for a group (``C…``) or multi-person chat (``R…``): only users (``U…``, webhook.yml
+        ``^U[0-9a-f]{32}$``) have profiles.
+        """
+        if not user_id.startswith("U"):
+            return None
         response = await self.api(http, creds).call("GET", f"/v2/bot/profile/{user_id}")
         return sender_from_profile(response.json())
 

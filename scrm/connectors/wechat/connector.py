@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -14,7 +15,6 @@ from scrm.connectors.errors import (
     ConnectorError,
     MessageLimitReached,
     MessagingWindowClosed,
-    RateLimited,
     RequestRejected,
 )
 from scrm.connectors.http import ApiClient
@@ -40,15 +40,14 @@ ERRCODE_OUTCOMES: Mapping[int, Outcome] = {
 # What each errcode that needs a person means, and what to do. Meanings from the return codes of the
 # access-token reference (developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html) and the
 # global return-code table, read in verbatim copies: 40001 AppSecret错误或者access_token无效, 40013 不合法的AppID,
-# 40164 调用接口的IP地址不在白名单中, 48001 api功能未授权, 45009 接口调用超过限制 (daily quota), 42001 access_token超时.
+# 40164 调用接口的IP地址不在白名单中, 48001 api功能未授权, 42001 access_token超时. (45009 接口调用超过限制, the daily
+# quota, is not one: it renews by itself, see `classify_wechat`.)
 SETUP_PROBLEMS: Mapping[int, str] = {
     40001: "the AppSecret is wrong or was reset (copy AppID and AppSecret again from 设置与开发 → 基本配置)",
     40013: "the AppID is invalid (copy it from 设置与开发 → 基本配置; it starts with wx and is case-sensitive)",
     40164: "this server's IP{ip} is not in the account's IP whitelist (add it under 设置与开发 → 基本配置 → IP白名单)",
     48001: "this account type is not authorised for the API (customer-service messages and the follower list need "
     "a verified service or subscription account)",
-    45009: "the account's daily API quota is used up; it renews at midnight Beijing time, or an admin can reset it "
-    "(clear_quota) — then set the channel active again",
     42001: "the access token expired and a new one was refused; check the AppSecret and the IP whitelist",
 }
 INVALID_IP = re.compile(r"invalid ip ([0-9A-Fa-f:.]+)")
@@ -58,9 +57,27 @@ INVALID_IP = re.compile(r"invalid ip ([0-9A-Fa-f:.]+)")
 SEND_ERRORS: Mapping[int, type[RequestRejected]] = {45015: MessagingWindowClosed, 45047: MessageLimitReached}
 
 
+DAILY_QUOTA = 45009
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def seconds_to_quota_renewal(now: datetime) -> float:
+    """Seconds until the daily API quota renews: the next midnight, Beijing time (45009's errmsg, wechat.md d)."""
+    local = now.astimezone(BEIJING)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=BEIJING)
+    return (midnight - local).total_seconds()
+
+
 def classify_wechat(response: httpx.Response, now: datetime) -> Verdict:
-    """Judge an API answer: the status table, then any non-zero ``errcode`` in a 200 body."""
-    return classify_errcode(response, now, ERRCODE_OUTCOMES)
+    """Judge an API answer: the status table, then any non-zero ``errcode`` in a 200 body.
+
+    45009 (the daily quota is used up) is a limit that passes by itself: wait until the quota renews at
+    midnight Beijing time rather than stop the channel, so queued replies go out then without anyone's help.
+    """
+    verdict = classify_errcode(response, now, ERRCODE_OUTCOMES)
+    if verdict.code == DAILY_QUOTA:
+        return replace(verdict, retry_after=seconds_to_quota_renewal(now))
+    return verdict
 
 
 def classify_errcode(response: httpx.Response, now: datetime, errcodes: Mapping[int, Outcome]) -> Verdict:
@@ -164,8 +181,6 @@ class WeChat(Connector):
     def diagnose(self, error: ConnectorError) -> str | None:
         """Say what a person must fix: wrong AppSecret or AppID, an IP to whitelist, an unauthorised API, the quota."""
         code = getattr(error, "code", None)
-        if isinstance(error, RateLimited) and "code=45009" in str(error):
-            code = 45009  # the daily quota, not a passing limit: nothing works until it renews
         if isinstance(code, int) and code in SETUP_PROBLEMS:
             found = INVALID_IP.search(str(error))
             reason = SETUP_PROBLEMS[code].format(ip=f" {found.group(1)}" if found else "")

@@ -9,28 +9,30 @@ post answered with a redirect, like the other inbox forms, and goes through the 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
+from beanie import PydanticObjectId
 from litestar import Request
 from litestar.response import Redirect, Template
 
-from scrm.auth.roles import Principal
+from scrm.auth.roles import Permission, Principal
 from scrm.connectors.base import Reply
 from scrm.inbox import comment_replies, replies
 from scrm.inbox.actions import get_conversation, parse_conversation_id
 from scrm.inbox.conversations import InboxInputError
 from scrm.inbox.templates import TemplatesUnavailable, TemplateView, catalog_of
 from scrm.inbox.view import ConversationView
-from scrm.models import Comment, Conversation, OutboundMessage
+from scrm.models import Comment, Contact, Conversation, OutboundMessage
 from scrm.web.inbox.filters import ListQuery
 from scrm.web.inbox.pages import principal_of, signed_in_of
 from scrm.web.pages import page_context
 
 RECENT_COMMENTS = 5
+COMMENTS_PAGE = 50
 HUMAN_AGENT = "HUMAN_AGENT"
 ACTIONS = frozenset({"template", "human_agent", "comment", "private_reply"})
 
@@ -65,6 +67,10 @@ class CommentRow:
     comment: Comment
     can_reply_privately: bool
     replied_privately: bool
+    author: str = ""
+    """The contact's name ("" when unknown)."""
+    our_replies: list[Comment] = field(default_factory=list)
+    """Our public replies under it, oldest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +108,16 @@ async def meta_context(principal: Principal, view: ConversationView, now: dateti
 
 async def _comments(principal: Principal, conversation: Conversation, now: datetime) -> list[CommentRow]:
     """The contact's latest comments on the conversation's channel, with their private-reply state."""
+    wanted = {"channel_id": conversation.channel_id, "contact_id": conversation.contact_id, "from_us": False}
+    return await comment_rows(principal, wanted, RECENT_COMMENTS, now)
+
+
+async def comment_rows(principal: Principal, wanted: dict[str, Any], limit: int, now: datetime) -> list[CommentRow]:
+    """The latest comments matching ``wanted`` within reach, with our replies and their private-reply state."""
     found = (
-        await principal.scope.find(
-            Comment,
-            comment_replies.comment_reach(principal),
-            {"channel_id": conversation.channel_id, "contact_id": conversation.contact_id, "from_us": False},
-        )
+        await principal.scope.find(Comment, comment_replies.comment_reach(principal), wanted)
         .sort("-created_time")
-        .limit(RECENT_COMMENTS)
+        .limit(limit)
         .to_list()
     )
     keys = [f"private_reply:{c.id}" for c in found]
@@ -119,13 +127,47 @@ async def _comments(principal: Principal, conversation: Conversation, now: datet
             {"workspace_id": principal.workspace_id, "dedupe_key": {"$in": keys}}, {"dedupe_key": 1}
         )
     }
+    answers: dict[str, list[Comment]] = {}
+    parents = [c.external_id for c in found]
+    ours = principal.scope.find(Comment, {"from_us": True, "parent_external_id": {"$in": parents}})
+    for reply in await ours.sort("+created_time").to_list():
+        answers.setdefault(reply.parent_external_id or "", []).append(reply)
+    names = await _names(principal, [c.contact_id for c in found if c.contact_id is not None])
     window = comment_replies.PRIVATE_REPLY_WINDOW
     return [
         CommentRow(
-            c, f"private_reply:{c.id}" not in done and now - c.created_time <= window, f"private_reply:{c.id}" in done
+            comment=c,
+            can_reply_privately=f"private_reply:{c.id}" not in done and now - c.created_time <= window,
+            replied_privately=f"private_reply:{c.id}" in done,
+            author=names.get(c.contact_id, "") if c.contact_id else "",
+            our_replies=answers.get(c.external_id, []),
         )
         for c in found
     ]
+
+
+async def _names(principal: Principal, contact_ids: list[PydanticObjectId]) -> dict[PydanticObjectId, str]:
+    found = await principal.scope.find(Contact, {"_id": {"$in": list(set(contact_ids))}}).to_list()
+    return {c.id: c.name for c in found if c.id is not None}
+
+
+async def comments_page(
+    request: Request[Any, Any, Any], now: datetime, status_code: int = 200, failed: MetaReplyFailed | None = None
+) -> Template:
+    """The latest comments on the workspace's Meta channels, each with "reply publicly" / "reply privately"."""
+    principal = principal_of(request)
+    rows = await comment_rows(principal, {"platform": "meta", "from_us": False}, COMMENTS_PAGE, now)
+    context = page_context(
+        request,
+        "inbox",
+        comments=rows,
+        can_work=principal.can(Permission.WORK_INBOX),
+        csrf_token=signed_in_of(request).csrf_token,
+        idempotency_key=secrets.token_urlsafe(18),
+        error=failed.key if failed else None,
+        error_detail=failed.detail if failed else None,
+    )
+    return Template(template_name="inbox_meta_comments.html", context=context, status_code=status_code)
 
 
 async def template_picker(request: Request[Any, Any, Any], conversation_id: str, now: datetime) -> Template:
@@ -163,9 +205,14 @@ async def act(
     data: MetaForm,
     now: datetime,
 ) -> None:
-    """Queue what the form asks; raises MetaReplyFailed with what to tell the person."""
-    oid = parse_conversation_id(conversation_id)
+    """Queue what the form asks; raises MetaReplyFailed with what to tell the person.
+
+    ``conversation_id`` is None for a comment answered from the comments page.
+    """
     try:
+        if action in {"template", "human_agent"} and conversation_id is None:
+            raise InboxInputError(f"{action} needs a conversation")
+        oid = parse_conversation_id(conversation_id or "")
         if action == "template":
             conversation = await get_conversation(principal, oid)
             name, _, language = data.template.partition("|")

@@ -88,6 +88,11 @@ def _minutes(text: str, label: str) -> int | None:
     return int(text)
 
 
+def _lenient(text: str) -> int | None:
+    """A target as typed, to show again after a refusal (what is not a number is left out)."""
+    return int(text) if text.strip().isdigit() else None
+
+
 def policy_from(data: PolicyFormData) -> sla_settings.PolicyForm:
     """The SLA policy a submitted form describes."""
     return sla_settings.PolicyForm(
@@ -149,5 +154,13 @@ async def save_policy(request: Request[Any, Any, Any], data: PolicyFormData, now
     try:
         await sla_settings.save_policy(principal.scope, policy_from(data), now, principal.actor)
     except ScheduleError as exc:
-        return await settings_page(request, principal, 400, error=str(exc), error_form="policy")
+        typed = sla_settings.PolicyForm(
+            name=data.name,
+            enabled=bool(data.enabled),
+            first_response_minutes=_lenient(data.first_response_minutes),
+            resolution_minutes=_lenient(data.resolution_minutes),
+            business_time=bool(data.business_time),
+            channel_ids=(data.channel_ids,) if isinstance(data.channel_ids, str) else tuple(data.channel_ids),
+        )
+        return await settings_page(request, principal, 400, policy=typed, error=str(exc), error_form="policy")
     return Redirect(path=f"{SETTINGS_PATH}?saved=policy", status_code=303)

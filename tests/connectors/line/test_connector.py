@@ -182,8 +182,10 @@ async def test_profile_fetch_fills_the_sender(line: Line, http: httpx.AsyncClien
         return_value=httpx.Response(200, json=PROFILE)
     )
     sender = await line.fetch_profile(http, CREDS, "U4af4980629f1e2d3c4b5a69788796a5b")
-    assert (sender.display_name, sender.language) == ("LINE taro", "en")
+    assert sender is not None and (sender.display_name, sender.language) == ("LINE taro", "en")
     assert route.calls[0].request.headers["authorization"] == "Bearer CHANNEL-TOKEN"
+    assert await line.fetch_profile(http, CREDS, "Ca56f94637cc4347f90a25382909b24b9") is None  # a group: no call
+    assert route.call_count == 1
 
 
 def profile_for(request: httpx.Request) -> httpx.Response:

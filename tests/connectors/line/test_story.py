@@ -7,6 +7,7 @@ the ingress, the pipeline, MongoDB, the API and the delivery are the product's o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -199,3 +200,23 @@ async def test_a_429_reschedules_the_reply_and_a_revoked_token_holds_it_until_th
     assert [p.text for p in line.pushes] == ["It ships today."]
     stored = await Channel.get(channel.id)
     assert stored is not None and stored.status is ChannelStatus.ACTIVE
+
+
+async def test_two_agents_replying_at_once_spend_the_token_once(
+    client: httpx.AsyncClient, database: Database, settings: Settings, line: LineServer, http: httpx.AsyncClient
+) -> None:
+    channel = await make_channel("line", LINE_CREDENTIALS)
+    event = line.message_event(SATO, "Can I change my order?")
+    await receive(client, settings, channel, event)
+    conversation = await the_conversation(channel)
+    headers = await api_headers(channel.workspace_id)
+    texts = [f"Of course ({n})" for n in range(6)]
+    await asyncio.gather(
+        *(reply(client, headers, str(conversation.id), text, f"race-{n:04d}") for n, text in enumerate(texts))
+    )
+    assert await deliver(http) == len(texts)
+    [answered] = line.replies
+    assert answered.reply_token == event["replyToken"]
+    assert len(line.pushes) == len(texts) - 1
+    assert sorted(s.text for s in line.sent) == texts
+    assert line.refused == []  # no call was made with a token someone else had spent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -12,11 +12,19 @@ import pytest
 import respx
 
 from scrm.connectors.base import Reply
-from scrm.connectors.errors import AuthRejected, MessageLimitReached, MessagingWindowClosed, RateLimited
+from scrm.connectors.errors import (
+    AuthRejected,
+    ConnectorError,
+    MessageLimitReached,
+    MessagingWindowClosed,
+    RateLimited,
+    RequestRejected,
+)
 from scrm.connectors.http import iter_new_items
 from scrm.connectors.items import InboundFollow
 from scrm.connectors.stores import AccessToken
 from scrm.connectors.wechat import WeChat
+from scrm.connectors.wechat.connector import BEIJING, seconds_to_quota_renewal
 from scrm.connectors.wechat.streams import Followers
 
 from ..memory import FakeClock, InMemoryCursorStore, InMemoryTokenStore
@@ -201,7 +209,41 @@ async def test_daily_quota_reached_surfaces_as_rate_limited(
 ) -> None:
     tokens_route("TOKEN1")
     users = respx.get(f"{API}/user/get").mock(return_value=errcode(45009, "reach max api daily quota limit"))
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited) as raised:
         [p async for p in wechat.open_stream(Followers, http, CREDS).iter_pulled()]
-    assert users.call_count == 4
-    assert clock.sleeps == [1.0, 2.0, 4.0]
+    assert users.call_count == 1 and clock.sleeps == []  # no retrying before the quota renews
+    renewal = datetime.combine(clock.now().astimezone(BEIJING).date() + timedelta(days=1), time.min, tzinfo=BEIJING)
+    assert raised.value.retry_after == (renewal - clock.now()).total_seconds()
+
+
+def test_the_daily_quota_renews_at_midnight_beijing_time() -> None:
+    assert seconds_to_quota_renewal(datetime(2026, 5, 20, 15, 59, tzinfo=UTC)) == 60.0  # 23:59 in Beijing
+    assert seconds_to_quota_renewal(datetime(2026, 5, 20, 16, 0, tzinfo=UTC)) == 24 * 3600.0
+
+
+IPV6_REFUSED = "invalid ip 2001:db8::7 ipv6 2001:db8::7, not in whitelist rid: 6571a9f2-5c0f7a1b"
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (AuthRejected("HTTP 200 code=42001: access_token expired", status=200, code=42001), "expired"),
+        (RequestRejected(f"HTTP 200 code=40164: {IPV6_REFUSED}", status=200, code=40164), "IP 2001:db8::7 is not in"),
+        (RequestRejected("HTTP 200 code=40164: not in whitelist", status=200, code=40164), "this server's IP is not"),
+    ],
+)  # fmt: skip
+def test_diagnose_says_what_to_fix(wechat: WeChat, error: ConnectorError, words: str) -> None:
+    reason = wechat.diagnose(error) or ""
+    assert reason.startswith("wechat: ") and words in reason
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MessagingWindowClosed("HTTP 200 code=45015: response out of time limit", status=200, code=45015),
+        RateLimited("HTTP 429: slow down", 5.0),
+        RequestRejected("HTTP 200 code=40003: invalid openid", status=200, code=40003),
+    ],
+)
+def test_errors_of_one_request_or_that_pass_leave_the_channel_alone(wechat: WeChat, error: ConnectorError) -> None:
+    assert wechat.diagnose(error) is None

@@ -7,7 +7,7 @@ Only the platform is faked (`wechat_server`); MongoDB, the outbox, delivery and 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -131,7 +131,6 @@ async def test_an_expired_token_is_replaced_once_and_the_message_sent(
         ("secret", ["AppSecret", "errcode 40001"]),
         ("appid", ["AppID", "errcode 40013"]),
         ("unauthorised", ["not authorised", "errcode 48001"]),
-        ("quota", ["daily API quota", "errcode 45009"]),
     ],
 )
 async def test_setup_errors_show_on_the_channel_with_what_to_fix_and_the_message_waits(
@@ -151,10 +150,8 @@ async def test_setup_errors_show_on_the_channel_with_what_to_fix_and_the_message
         account.app_secret = "reset-in-the-console"
     elif setup == "appid":
         account.app_id = "wx0000000000000000"
-    elif setup == "unauthorised":
-        account.refuse = [48001]
     else:
-        account.refuse = [45009] * 4  # the retries of one call meet the same exhausted quota
+        account.refuse = [48001]
     row = await queue(channel, wang, "您好", now)
     await rounds(http, now)
 
@@ -166,6 +163,34 @@ async def test_setup_errors_show_on_the_channel_with_what_to_fix_and_the_message
     assert shown["status_reason"].startswith("wechat: ")
     for words in expected:
         assert words in shown["status_reason"]
+
+
+async def test_the_daily_quota_holds_replies_until_midnight_beijing_time_and_the_channel_stays_active(
+    account: OfficialAccountServer,
+    channel: StoredChannel,
+    http: httpx.AsyncClient,
+    now: datetime,
+    client: httpx.AsyncClient,
+) -> None:
+    account.user_writes(OPENID, (now - timedelta(hours=1)).timestamp())
+    wang = await person(channel, OPENID, now - timedelta(hours=1))
+    account.refuse = [45009]  # "reach max api daily quota limit": no point in retrying before it renews
+    row = await queue(channel, wang, "您好", now)
+    await rounds(http, now, 1)
+
+    waiting = await reload(row)
+    assert waiting.status is OutboundStatus.QUEUED and account.sent == []
+    # Held until the renewal (the API client reads the wall clock, so the exact instant is tested in
+    # test_connector.py): not retried within the hour, and never more than a day away.
+    assert waiting.not_before is not None
+    held = waiting.not_before.replace(tzinfo=UTC) - now
+    assert timedelta(hours=1) < held <= timedelta(days=1)
+    shown = (await client.get(f"/api/v1/channels/{channel.id}", headers=await api_headers(channel.workspace_id))).json()
+    assert shown["status"] == "active"
+
+    await rounds(http, now + held, 1)  # the quota has renewed
+    assert (await reload(row)).status is OutboundStatus.SENT
+    assert [s["text"]["content"] for s in account.sent] == ["您好"]
 
 
 async def test_the_overview_shows_why_the_channel_needs_attention(
