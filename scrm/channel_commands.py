@@ -7,6 +7,7 @@ The commands act for no user: they have an owner's reach in the workspace they t
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from scrm.auth.accounts import AccountError, get_workspace
 from scrm.auth.roles import Principal
+from scrm.channel_checks import ChannelCheckFailed, CheckResult, check_channel
 from scrm.channels import (
     CREDENTIAL_NAME,
     ChannelChanges,
@@ -199,3 +201,32 @@ def channels_remove(channel_id: str, yes: bool, as_json: bool) -> None:
         click.confirm(f"Disconnect {view.platform} channel {view.name!r} and destroy its credentials?", abort=True)
     _run(remove, channel=channel_id)
     _emit(as_json, {"id": view.id, "removed": True}, f"Channel {view.id} ({view.name!r}) disconnected.")
+
+
+@channels.command("check")
+@click.argument("channel_id")
+@JSON_OPTION
+def channels_check(channel_id: str, as_json: bool) -> None:
+    """Ask the platform whether the channel's credentials still work; record the answer as the channel's health.
+
+    Exits with status 1 when the platform refused them (the channel is then unhealthy, with the reason); an
+    unhealthy channel whose credentials are accepted again is set active.
+    """
+
+    async def work(principal: Principal, settings: Settings) -> CheckResult:
+        return await check_channel(principal, channel_id, settings, utcnow())
+
+    try:
+        result = _run(work, channel=channel_id)
+    except ChannelCheckFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    view = result.channel
+    if not result.checked:
+        text = f"The {view.platform} connector has no credential check; the channel is {view.status}."
+    elif result.problem is None:
+        text = f"{view.platform} accepted the credentials; the channel is {view.status}."
+    else:
+        text = f"{view.platform} refused the credentials: {result.problem}"
+    _emit(as_json, {"checked": result.checked, "problem": result.problem, "channel": asdict(view)}, text)
+    if result.problem is not None:
+        sys.exit(1)

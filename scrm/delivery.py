@@ -280,6 +280,7 @@ def _backoff(attempts: int) -> timedelta:
 def _sent(job: Job, external_id: str, at: datetime) -> Outcome:
     """The row's update with the platform's id, and the outbound Message that shows it in its conversation."""
     thread_id = job.thread.id if job.thread else None
-    if job.reply.kind is ReplyKind.COMMENT:
-        thread_id = None  # a public reply under a comment is not a message of the person's conversation
+    kind = job.reply.kind
+    if kind is ReplyKind.COMMENT or (kind is ReplyKind.PRIVATE_REPLY and job.row.conversation_id is None):
+        thread_id = None  # a public reply is not a message of any conversation; a private one only of the one it names
     return outbound_queue.delivered(job.row, job.channel.platform, thread_id, job.reply.text, external_id or None, at)

@@ -13,6 +13,7 @@ from litestar.types import ExceptionHandlersMap
 
 from scrm.api.security import Caller, Now, requires
 from scrm.auth.roles import Permission
+from scrm.channel_checks import ChannelCheckFailed, check_channel
 from scrm.channels import (
     CREDENTIAL_NAME,
     ChannelChanges,
@@ -75,6 +76,18 @@ class ChannelOut(msgspec.Struct):
     created_at: datetime
 
 
+class ChannelCheckOut(msgspec.Struct):
+    """What the platform said of the channel's credentials, and the channel afterwards.
+
+    `checked` is false for platforms without a credential check (nothing was asked); `problem` is null when the
+    credentials work.
+    """
+
+    checked: bool
+    problem: str | None
+    channel: ChannelOut
+
+
 class ChannelList(msgspec.Struct):
     """The channels the caller may see."""
 
@@ -105,7 +118,11 @@ def _refused(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return problem_response(400, str(exc))
 
 
-CHANNEL_ERRORS: ExceptionHandlersMap = {ChannelRefused: _refused}
+def _unreachable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return problem_response(502, str(exc))
+
+
+CHANNEL_ERRORS: ExceptionHandlersMap = {ChannelRefused: _refused, ChannelCheckFailed: _unreachable}
 
 
 class ChannelsController(Controller):
@@ -145,6 +162,24 @@ class ChannelsController(Controller):
         """Change some fields; credentials named in the body are replaced, others kept; new ones re-authorise."""
         view = await update_channel(principal, channel_id, channel_changes(data), _settings(request), now)
         return channel_out(view)
+
+    @post(
+        "/{channel_id:str}/check",
+        guards=[requires(Permission.MANAGE_CHANNELS)],
+        summary="Check a channel's credentials with its platform",
+        status_code=200,
+    )
+    async def check(
+        self, request: Request[Any, Any, Any], principal: Caller, channel_id: FromPath[str], now: Now
+    ) -> ChannelCheckOut:
+        """Ask the platform whether the credentials work (LINE bot info, X users/me, ...).
+
+        A refusal marks the channel unhealthy with the platform's reason; an accepted check re-activates an
+        unhealthy channel (after a fix made on the platform's side, such as an IP whitelist). 502 when the
+        platform cannot be reached: nothing is changed then.
+        """
+        result = await check_channel(principal, channel_id, _settings(request), now)
+        return ChannelCheckOut(checked=result.checked, problem=result.problem, channel=channel_out(result.channel))
 
     @delete("/{channel_id:str}", guards=[requires(Permission.MANAGE_CHANNELS)], summary="Disconnect a channel")
     async def remove(self, principal: Caller, channel_id: FromPath[str], now: Now) -> None:

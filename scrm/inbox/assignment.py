@@ -223,7 +223,7 @@ async def _commit(
         committed = await availability.update_one(
             {**seq, "workspace_id": scope.workspace_id}, {"$inc": {"assign_seq": 1}}
         )
-        if True:
+        if committed.modified_count == 1:
             done += mine
             continue
         await conversations.update_many(  # give the places back; the next round counts again

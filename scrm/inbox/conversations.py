@@ -239,9 +239,10 @@ def after(cursor: str | None) -> dict[str, Any]:
         return {"last_message_at": None, "_id": {"$lt": oid}}
     at = datetime.fromtimestamp(int(found.group(1)) / 1000, UTC)
     return {
+        "last_message_at": {"$not": {"$gt": at}},  # implied by the `$or`; an index bound on each channel's range
         "$or": [
             {"last_message_at": {"$lt": at}},
             {"last_message_at": at, "_id": {"$lt": oid}},
             {"last_message_at": None},
-        ]
+        ],
     }

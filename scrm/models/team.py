@@ -18,8 +18,8 @@ DEFAULT_CAPACITY = 20
 class Team(WorkspaceDocument):
     """A group of members who handle some channels; new conversations of those channels go to its members in turn.
 
-    `rotation` only grows: each automatic assignment takes the next number with one atomic `$inc`, so workers
-    running side by side still hand conversations out in turn.
+    `rotation` only grows: each conversation offered for automatic assignment takes the next number (one atomic
+    `$inc` per batch), so workers running side by side still hand conversations out in turn.
     """
 
     name: str
@@ -51,9 +51,9 @@ class AgentStatus(StrEnum):
 class AgentAvailability(WorkspaceDocument):
     """One member's availability in one workspace: their status, when they were last active, their capacity.
 
-    `assign_seq` grows by one with every automatic assignment to this agent; an assignment counts the agent's
-    open conversations after reading it and commits only if it has not moved, so two workers never both fill
-    the agent's last free place.
+    `assign_seq` grows by one with every commit of automatic assignments to this agent; a worker counts the
+    agent's open conversations after reading it and commits only if it has not moved, so two workers never
+    both fill the agent's last free place.
     """
 
     user_id: PydanticObjectId

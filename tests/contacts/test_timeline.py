@@ -168,6 +168,6 @@ async def test_a_cursor_the_timeline_did_not_hand_out_is_refused(world: World, m
 @pytest.mark.parametrize("model", [Message, Comment, Follow, Conversation])
 async def test_every_source_has_an_index_on_contact(world: World, model: type[Message]) -> None:
     indexes = await model.get_pymongo_collection().index_information()
-    assert any(
-        [name for name, _ in spec["key"][:2]] == ["workspace_id", "contact_id"] for spec in indexes.values()
-    ), indexes
+    assert any([name for name, _ in spec["key"][:2]] == ["workspace_id", "contact_id"] for spec in indexes.values()), (
+        indexes
+    )

@@ -12,8 +12,8 @@ from beanie import PydanticObjectId
 from scrm.connectors.items import InboundMessage, Sender
 from scrm.contacts.suggestions import suggest_for_new_contacts
 from scrm.events import Where
-from scrm.ingest import record
 from scrm.inbox.view import THREAD_PAGE
+from scrm.ingest import record
 from scrm.models import (
     AuditAction,
     AuditEntry,
@@ -147,7 +147,8 @@ async def test_merge_preview_then_merge_then_unmerge_restores_both(
 ) -> None:
     twin = await talk(inbox, inbox.telegram, "Mia2", now - timedelta(days=2), [("It's Mia, new phone", None)])
     mia = contact_of(inbox, "Mia")
-    await inbox.scope.find(Contact, {"_id": {"$in": [mia, twin.contact_id]}}).update({"$set": {"phone": "+85291234567"}})
+    pair = {"_id": {"$in": [mia, twin.contact_id]}}
+    await inbox.scope.find(Contact, pair).update({"$set": {"phone": "+85291234567"}})
     await suggest_for_new_contacts([twin.contact_id])
     await signed_in(web, "agent")
     page = await open_page(web, inbox, "Mia")

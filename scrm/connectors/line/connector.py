@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from scrm.connectors.base import Capability, Connector, Credentials, Reply, ReplyKind
-from scrm.connectors.errors import ConnectorError, RequestRejected
+from scrm.connectors.errors import ConnectorError, RequestRejected, TemporaryFailure
 from scrm.connectors.http import ApiClient, RetryPolicy
 from scrm.connectors.items import Inbound, Sender
 from scrm.connectors.line.payloads import parse_body, sender_from_profile
@@ -122,6 +122,8 @@ class Line(Connector):
         """
         try:
             await self.api(http, creds).call("GET", "/v2/bot/info")
+        except TemporaryFailure:
+            raise  # an outage or a rate limit says nothing about the credentials
         except ConnectorError as exc:
             return self.diagnose(exc) or f"line: the bot information could not be read: {exc}"
         return None

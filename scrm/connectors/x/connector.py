@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from scrm.connectors.base import Capability, Connector, Credentials, Reply, ReplyKind
-from scrm.connectors.errors import ConnectorError, RateLimited, RequestRejected
+from scrm.connectors.errors import ConnectorError, RateLimited, RequestRejected, TemporaryFailure
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.outcomes import Outcome, Verdict, classify_status, outcome_for_status, quota_reset_wait
@@ -140,6 +140,8 @@ class X(Connector):
         """
         try:
             response = await self.user_api(http, creds).call("GET", "/2/users/me")
+        except TemporaryFailure:
+            raise  # an outage or a rate limit says nothing about the credentials
         except ConnectorError as exc:
             return self.diagnose(exc) or f"x: the account could not be read: {exc}"
         found = str((response.json().get("data") or {}).get("id", ""))

@@ -244,6 +244,29 @@ class InboxController(Controller):
             )
         return self._back(conversation_id, data)
 
+    @get("/meta/comments", name="inbox_meta_comments")
+    async def meta_comments(self, request: Request[Any, Any, Any]) -> Template:
+        """The latest Facebook and Instagram comments, to answer publicly or privately."""
+        return await meta_reply.comments_page(request, _now(request))
+
+    @post("/meta/comments/{comment_id:str}/{action:str}", name="inbox_meta_comment_reply")
+    async def meta_comment_reply(
+        self,
+        request: Request[Any, Any, Any],
+        comment_id: FromPath[str],
+        action: FromPath[str],
+        data: URLEncodedBody[meta_reply.MetaForm],
+    ) -> Redirect | Template:
+        """Reply publicly or privately to a comment from the comments page."""
+        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
+        principal = principal_of(request, Permission.WORK_INBOX)
+        form = msgspec.structs.replace(data, comment_id=comment_id)
+        try:
+            await meta_reply.act(request, principal, None, action, form, _now(request))
+        except meta_reply.MetaReplyFailed as exc:
+            return await meta_reply.comments_page(request, _now(request), 422, exc)
+        return Redirect(path="/inbox/meta/comments", status_code=303)
+
     @get("/{conversation_id:str}/meta/templates", name="inbox_meta_templates")
     async def meta_templates(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
         """The WhatsApp template picker, loaded into the composer once the 24 hours are over."""

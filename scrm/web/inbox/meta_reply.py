@@ -200,7 +200,7 @@ async def template_picker(request: Request[Any, Any, Any], conversation_id: str,
 async def act(
     request: Request[Any, Any, Any],
     principal: Principal,
-    conversation_id: str,
+    conversation_id: str | None,
     action: str,
     data: MetaForm,
     now: datetime,
@@ -210,10 +210,8 @@ async def act(
     ``conversation_id`` is None for a comment answered from the comments page.
     """
     try:
-        if action in {"template", "human_agent"} and conversation_id is None:
-            raise InboxInputError(f"{action} needs a conversation")
-        oid = parse_conversation_id(conversation_id or "")
-        if action == "template":
+        if action == "template" and conversation_id is not None:
+            oid = parse_conversation_id(conversation_id)
             conversation = await get_conversation(principal, oid)
             name, _, language = data.template.partition("|")
             parameters = tuple(line.strip() for line in data.parameters.splitlines() if line.strip())
@@ -221,7 +219,8 @@ async def act(
                 principal, conversation, name, language, parameters, request.app.state.http, now
             )
             await replies.reply(principal, oid, text, data.idempotency_key, now, template=template)
-        elif action == "human_agent":
+        elif action == "human_agent" and conversation_id is not None:
+            oid = parse_conversation_id(conversation_id)
             await replies.reply(principal, oid, data.text, data.idempotency_key, now, tag=HUMAN_AGENT)
         elif action in {"comment", "private_reply"}:
             comment_id = comment_replies.parse_comment_id(data.comment_id)

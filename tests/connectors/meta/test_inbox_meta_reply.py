@@ -178,3 +178,63 @@ async def test_a_messenger_contacts_comments_can_be_answered_publicly_or_private
         "message": {"text": "Following up."},
     } in by_path["/me/messages"]
     assert await OutboundMessage.count() == 3
+
+
+async def test_the_comments_page_answers_people_who_never_wrote_a_message(
+    web: httpx.AsyncClient,
+    settings: Settings,
+    graph: GraphServer,
+    channel: StoredChannel,
+    start: datetime,
+    http: httpx.AsyncClient,
+) -> None:
+    luc = ("3330000000000003", "Luc Bernard")
+    await deliver(
+        web, channel.id, feed_comment("1043_501", "682498171943165_1043", luc, "Open on Sunday?", start), settings
+    )
+    old = feed_comment("1043_502", "682498171943165_1043", luc, "Any news?", start - timedelta(days=8))
+    await deliver(web, channel.id, old, settings)
+    graph.comment_times["1043_501"] = start
+
+    page = await web.get("/inbox/meta/comments", headers=HTML)
+    assert page.status_code == 200 and "Open on Sunday?" in page.text and "Luc Bernard" in page.text
+    assert page.text.count('data-private-reply="closed"') == 1  # the 8-day-old comment: public reply only
+    chinese = await web.get("/inbox/meta/comments", headers={**HTML, "accept-language": "zh-CN"})
+    assert "Facebook 和 Instagram 评论" in chinese.text
+    fresh = re.search(
+        r'data-comment="([0-9a-f]{24})">\s*<strong class="meta-comment-author">Luc Bernard</strong>\s*'
+        r'<p class="msg-text">Open on Sunday\?',
+        page.text,
+    )
+    stale = re.search(
+        r'data-comment="([0-9a-f]{24})">\s*<strong[^>]*>[^<]*</strong>\s*<p class="msg-text">Any news', page.text
+    )
+    assert fresh and stale
+    token, key = csrf_of(page), hidden(page, "idempotency_key", 'class="meta-comment-reply"')
+
+    late = await web.post(
+        f"/inbox/meta/comments/{stale.group(1)}/private_reply",
+        data={"csrf_token": token, "idempotency_key": key + "x", "text": "Hi"},
+        headers=HTML,
+    )
+    assert late.status_code == 422 and "within 7 days" in late.text
+    base = f"/inbox/meta/comments/{fresh.group(1)}"
+    public = await web.post(
+        f"{base}/comment", data={"csrf_token": token, "idempotency_key": key, "text": "Yes, 9-13."}, headers=HTML
+    )
+    assert public.status_code == 303 and public.headers["location"] == "/inbox/meta/comments"
+    private = await web.post(
+        f"{base}/private_reply",
+        data={"csrf_token": token, "idempotency_key": key + "p", "text": "See you!"},
+        headers=HTML,
+    )
+    assert private.status_code == 303
+
+    await send_queued(http)
+    assert sorted((s.path, s.body.get("message")) for s in graph.sends) == [
+        ("/1043_501/comments", "Yes, 9-13."),
+        ("/me/messages", {"text": "See you!"}),
+    ]
+    after = await web.get("/inbox/meta/comments", headers=HTML)
+    assert 'data-our-reply="facebook:' in after.text and "Yes, 9-13." in after.text
+    assert 'data-private-reply="sent"' in after.text
