@@ -37,6 +37,7 @@ from scrm.models import (
     SurveyStatus,
     Workspace,
     WorkspaceScope,
+    across_workspaces,
 )
 from scrm.outbox import Outgoing, Source, enqueue
 
@@ -209,8 +210,9 @@ async def answering_conversations(
             {"status": SurveyStatus.ANSWERED.value, "answer_message_id": {"$in": answers}},
         ],
     }
-    rows = CsatSurvey.get_pymongo_collection().find(query, {"conversation_id": 1})
-    return {PydanticObjectId(row["conversation_id"]) async for row in rows}
+    with across_workspaces("a pipeline batch spans workspaces; conversation ids are unique across them"):
+        rows = CsatSurvey.get_pymongo_collection().find(query, {"conversation_id": 1})
+        return {PydanticObjectId(row["conversation_id"]) async for row in rows}
 
 
 async def record_answers(events: Sequence[Event], now: datetime) -> None:
