@@ -286,7 +286,9 @@ class ConversationsController(Controller):
         description=(
             "Queues one outbound message; the same `idempotency_key` again returns the first reply instead of "
             "queuing another. 422 with the reason outside the platform's messaging window (WeChat 48 h, "
-            "Messenger/Instagram/WhatsApp 24 h after the contact's last message)."
+            "Messenger/Instagram/WhatsApp 24 h after the contact's last message), with a stable `code` "
+            "(`messaging_window_expired`, `messaging_window_never_opened`); `Accept-Language: zh-CN` gets the "
+            "detail in Chinese."
         ),
     )
     async def reply(

@@ -114,8 +114,12 @@ def test_the_worker_runs_the_pull_job_when_it_has_shared_resources(
 ) -> None:
     shared = Shared(pipeline=context, http=http, buckets=buckets)
     names = [job.name for job in background_jobs("worker", lambda: FakeClock().now(), shared)]
-    assert names == ["heartbeat", "wake_snoozed", "pull_sync"]
-    assert [job.name for job in background_jobs("worker", lambda: FakeClock().now())] == ["heartbeat", "wake_snoozed"]
+    assert names == ["heartbeat", "wake_snoozed", "assign_waiting", "pull_sync"]
+    assert [job.name for job in background_jobs("worker", lambda: FakeClock().now())] == [
+        "heartbeat",
+        "wake_snoozed",
+        "assign_waiting",
+    ]
 
 
 async def test_a_channel_whose_pull_crashes_is_released_with_the_reason_and_the_others_still_pull(
