@@ -9,8 +9,8 @@ counts. Resolution stops when the conversation is resolved, one at a time or in 
 
 Nothing polls: a clock stores its due times, and whether it is breached or at risk is read from them and
 `now` — `sla.breached_at <= now` is breached, `sla.warn_at <= now < sla.breached_at` at risk — on the page,
-in the API and in the list's filter alike. A reopened conversation keeps its ended cycle until the contact
-writes again.
+in the API and in the list's filter alike. Snoozing or setting a conversation pending does not pause its
+clock; a conversation reopened by hand keeps its ended cycle until the contact writes again.
 """
 
 from __future__ import annotations
