@@ -26,6 +26,7 @@ from scrm.settings import Settings
 from scrm.web.errors import handle_error
 from scrm.web.inbox.contact_panel import ContactPanelController, ThreadHistoryController
 from scrm.web.inbox.controller import InboxController
+from scrm.web.inbox.live_events import InboxEventsController, live_lifespan
 from scrm.web.pages import PagesController
 from scrm.web.teams import AvailabilityPageController, TeamsPageController
 from scrm.worker import running_worker
@@ -35,7 +36,11 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
 API_PREFIX = "/api/v1"
 # Front-end libraries installed from the npm registry (package.json) and served from node_modules.
-VENDOR_ASSETS = {"htmx": Path("htmx.org/dist"), "swagger-ui": Path("swagger-ui-dist")}
+VENDOR_ASSETS = {
+    "htmx": Path("htmx.org/dist"),
+    "htmx-ext-sse": Path("htmx-ext-sse/dist"),
+    "swagger-ui": Path("swagger-ui-dist"),
+}
 
 
 def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = False) -> Litestar:
@@ -46,6 +51,7 @@ def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = Fal
         LoginController,
         AccountController,
         InboxController,
+        InboxEventsController,
         ContactPanelController,
         ThreadHistoryController,
         TeamsPageController,
@@ -57,7 +63,10 @@ def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = Fal
         handlers.append(ingress_router())
     return Litestar(
         route_handlers=handlers,
-        lifespan=[resources_lifespan(settings, also=(lambda: running_worker("up", settings)) if worker else None)],
+        lifespan=[
+            resources_lifespan(settings, also=(lambda: running_worker("up", settings)) if worker else None),
+            live_lifespan,
+        ],
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=_openapi_config(),
         exception_handlers={Exception: handle_error},

@@ -189,6 +189,10 @@ async def test_the_agent_switches_online_in_the_inbox_and_the_switch_counts_as_a
     assert row is not None and row.last_seen_at == clock.now
     page = await web.get("/availability/switch", headers=HTML)
     assert "<html" in page.text, "without htmx the switch is a page of its own"
+    clock.advance(minutes=5)
+    assert (await web.get("/inbox/list", headers=HTMX)).status_code == 200  # any inbox request is activity
+    row = await inbox.scope.find_one(AgentAvailability, {"user_id": agent})
+    assert row is not None and row.last_seen_at == clock.now
 
 
 async def test_the_team_filter_lists_the_teams_and_narrows_the_list(web: httpx.AsyncClient, inbox: Inbox) -> None:

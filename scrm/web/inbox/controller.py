@@ -30,6 +30,7 @@ from scrm.auth.roles import Permission
 from scrm.auth.ui.signed_in import check_csrf
 from scrm.inbox import actions, notes, replies
 from scrm.inbox.actions import parse_conversation_id
+from scrm.inbox.availability import note_activity
 from scrm.inbox.bulk import BulkChange, apply_to_many
 from scrm.inbox.canned import canned_responses
 from scrm.inbox.conversations import InboxInputError, user_id_of
@@ -100,12 +101,21 @@ def _query(request: Request[Any, Any, Any]) -> ListQuery:
     return ListQuery.from_params(dict(request.query_params))
 
 
+async def _note_activity(request: Request[Any, Any, Any]) -> None:
+    """Every inbox request keeps its member "seen" for auto-assignment (at most one write a minute per user)."""
+    principal = signed_in_of(request).principal()
+    user_id = user_id_of(principal) if principal is not None else None
+    if principal is not None and user_id is not None:
+        await note_activity(principal.scope, user_id, _now(request))
+
+
 class InboxController(Controller):
     """The inbox pages and their forms."""
 
     path = "/inbox"
     include_in_schema = False
     exception_handlers = UI_ERRORS
+    before_request = staticmethod(_note_activity)
 
     @get("/", name="inbox")
     async def index(self, request: Request[Any, Any, Any]) -> Template:
