@@ -8,11 +8,16 @@ fragment as before. The list and the thread keep a slow poll as a fallback for w
 
 Each event is `inbox-changed` with a conversation id as data (`*` when too many changed to name); a comment
 every KEEP_ALIVE_SECONDS keeps proxies from closing an idle connection. The stream ends when the browser goes
-away (the server cancels the generator) or the app stops.
+away (the server cancels the generator), and on its own after MAX_STREAM_SECONDS: uvicorn lets open responses
+finish before it stops an app, so an endless stream would hold up every shutdown; and a reconnecting browser
+is checked again (a member removed from a workspace or a channel stops getting events). The browser reconnects
+by itself after RETRY_MS; the opening message carries an `id`, so a reconnecting browser sends `Last-Event-ID`
+and gets a `*` at once, covering what changed while it was away.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -28,8 +33,9 @@ from scrm.web.inbox.pages import principal_of
 EVENT = "inbox-changed"
 EVERYTHING = "*"
 KEEP_ALIVE_SECONDS = 15.0
-RETRY_MS = 3000
-"""How long a browser waits before reconnecting a dropped stream."""
+MAX_STREAM_SECONDS = 45.0
+RETRY_MS = 1000
+"""How long a browser waits before reconnecting a dropped or ended stream."""
 
 
 def live_lifespan(app: Litestar) -> AbstractAsyncContextManager[None]:
@@ -42,12 +48,18 @@ def inbox_hub(request: Request[Any, Any, Any]) -> InboxHub:
     return hub_of(request.app.state, Conversation.get_pymongo_collection)
 
 
-async def inbox_events(hub: InboxHub, principal: Principal) -> AsyncGenerator[ServerSentEventMessage, None]:
-    """The events for one reader: a comment at once (the stream is open), then changes and keep-alives."""
+async def inbox_events(
+    hub: InboxHub, principal: Principal, *, reconnected: bool = False, lasting: float = MAX_STREAM_SECONDS
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    """The events for one reader for `lasting` seconds: an opening message at once (the stream is open), `*` if
+    the browser is reconnecting, then changes and keep-alives."""
     async with hub.subscribe(principal) as subscription:
-        yield ServerSentEventMessage(comment="live", retry=RETRY_MS)
-        while True:
-            batch = await subscription.next_batch(within=KEEP_ALIVE_SECONDS)
+        yield ServerSentEventMessage(comment="live", retry=RETRY_MS, id="live")
+        if reconnected:
+            yield ServerSentEventMessage(event=EVENT, data=EVERYTHING)
+        ends = time.monotonic() + lasting
+        while (left := ends - time.monotonic()) > 0:
+            batch = await subscription.next_batch(within=min(KEEP_ALIVE_SECONDS, left))
             if batch is None:
                 yield ServerSentEventMessage(comment="keep-alive")
             elif not batch:
@@ -68,6 +80,6 @@ class InboxEventsController(Controller):
         """Changes to the conversations the signed-in user may see, as they happen."""
         principal = principal_of(request)
         return ServerSentEvent(
-            inbox_events(inbox_hub(request), principal),
+            inbox_events(inbox_hub(request), principal, reconnected="last-event-id" in request.headers),
             headers={"cache-control": "no-store", "x-accel-buffering": "no"},
         )
