@@ -3,16 +3,18 @@
 The re-authorise path for problems fixed on the platform's side (a new token pasted, an IP whitelisted): the
 check marks an unhealthy channel active again when the platform accepts its credentials, and an active one
 unhealthy, with the platform's reason, when it does not. Platforms without a "who am I" call answer "not checked".
+Each answer stamps the channel's `credentials_checked_at`; `scrm.credential_schedule` asks again on a schedule.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+from beanie import PydanticObjectId
 
 from scrm.auth.roles import Principal
 from scrm.channel_health import mark_unhealthy
@@ -20,7 +22,7 @@ from scrm.channels import ChannelView, find_visible_channel, get_channel
 from scrm.connectors.base import Connector
 from scrm.connectors.errors import ConnectorError
 from scrm.connectors.registry import get_connector
-from scrm.models import Channel, ChannelCredentials, ChannelStatus, SecretBox
+from scrm.models import Channel, ChannelCredentials, ChannelStatus, SecretBox, WorkspaceScope
 from scrm.platform_state import MongoTokenStore
 from scrm.settings import Settings
 
@@ -36,8 +38,10 @@ class CheckResult:
     problem: str | None
 
 
-def _checks_credentials(connector: Connector) -> bool:
-    return type(connector).check_credentials is not Connector.check_credentials
+def checks_credentials(connector: Connector | type[Connector]) -> bool:
+    """Does the platform have a credential check (the connector overrides `check_credentials`)?"""
+    kind = connector if isinstance(connector, type) else type(connector)
+    return kind.check_credentials is not Connector.check_credentials
 
 
 async def check_channel(
@@ -48,24 +52,42 @@ async def check_channel(
     assert channel.id is not None
     box = SecretBox.from_secret_key(settings.secret_key)
     connector = get_connector(channel.platform, MongoTokenStore(box, lambda: now))
-    if not _checks_credentials(connector):
+    if not checks_credentials(connector):
         return CheckResult(await get_channel(principal, channel_id, settings), checked=False, problem=None)
     stored = await principal.scope.find_one(ChannelCredentials, {"channel_id": channel.id})
     creds = stored.reveal(box) if stored is not None else {}
     async with _client(http) as client:
-        try:
-            problem = await connector.check_credentials(client, creds)
-        except ConnectorError as exc:  # an outage is not an answer about the credentials
-            raise ChannelCheckFailed(f"{channel.platform} could not be asked: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise ChannelCheckFailed(f"{channel.platform} could not be reached: {exc}") from exc
-    if problem is not None:
-        await mark_unhealthy(channel.id, problem, now)
-    elif channel.status is ChannelStatus.UNHEALTHY:
-        await principal.scope.find(Channel, {"_id": channel.id, "status": ChannelStatus.UNHEALTHY.value}).update(
-            {"$set": {"status": ChannelStatus.ACTIVE.value, "status_reason": "", "status_changed_at": now}}
-        )
+        problem = await ask_platform(connector, client, creds)
+    await record_check(channel.id, channel.workspace_id, problem, now)
     return CheckResult(await get_channel(principal, channel_id, settings), checked=True, problem=problem)
+
+
+async def ask_platform(connector: Connector, http: httpx.AsyncClient, creds: Mapping[str, str]) -> str | None:
+    """The platform's answer about the credentials: the problem, or None; raises `ChannelCheckFailed` on outages."""
+    try:
+        return await connector.check_credentials(http, creds)
+    except ConnectorError as exc:  # an outage is not an answer about the credentials
+        raise ChannelCheckFailed(f"{connector.platform} could not be asked: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise ChannelCheckFailed(f"{connector.platform} could not be reached: {exc}") from exc
+
+
+async def record_check(
+    channel_id: PydanticObjectId, workspace_id: PydanticObjectId, problem: str | None, now: datetime
+) -> None:
+    """Show the platform's answer: a problem marks an active channel unhealthy, an accepted check restores one.
+
+    Either way the channel's `credentials_checked_at` becomes `now`. A disabled channel stays disabled.
+    """
+    scope = WorkspaceScope(workspace_id)
+    if problem is not None:
+        await mark_unhealthy(channel_id, problem, now)
+    else:
+        restored = {"status": ChannelStatus.ACTIVE.value, "status_reason": "", "status_changed_at": now}
+        await scope.find(Channel, {"_id": channel_id, "status": ChannelStatus.UNHEALTHY.value}).update(
+            {"$set": restored}
+        )
+    await scope.find(Channel, {"_id": channel_id}).update({"$set": {"credentials_checked_at": now}})
 
 
 class ChannelCheckFailed(Exception):

@@ -70,6 +70,8 @@ class ChannelView:
     webhook_url: str
     credential_names: list[str]
     created_at: datetime
+    credentials_checked_at: datetime | None = None
+    """When the platform was last asked about the credentials (`scrm.channel_checks`); None: never."""
 
 
 def known_platforms() -> list[str]:
@@ -120,6 +122,7 @@ def channel_view(channel: Channel, credentials: ChannelCredentials | None, publi
         webhook_url=webhook_url(public_url, channel.platform, str(channel.id)),
         credential_names=sorted(credentials.values) if credentials else [],
         created_at=channel.created_at,
+        credentials_checked_at=channel.credentials_checked_at,
     )
 
 

@@ -17,6 +17,7 @@ from scrm.demo.commands import demo, load_demo_workspace
 from scrm.embedded import EmbeddedMongo
 from scrm.event_commands import events
 from scrm.lazy_group import LazyGroup
+from scrm.search_commands import inbox
 from scrm.settings import Settings
 from scrm.sync_command import sync
 from scrm.team_commands import teams
@@ -67,6 +68,7 @@ main.add_command(demo)
 main.add_command(sync)
 main.add_command(channels)
 main.add_command(teams)
+main.add_command(inbox)
 
 
 @main.command()
@@ -191,7 +193,7 @@ def _print_banner(settings: Settings, demo: bool) -> None:
     console.print(f"Open {url}  ·  API docs {url}/api/v1/schema  ·  health {url}/health")
     console.print(f"Webhooks: {settings.public_url}/webhooks/<platform>/<channel_id>")
     if demo:
-        from scrm.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
+        from scrm.demo.commands import print_demo_logins
 
         console.print("The demo workspace is loaded. Ctrl-C stops scrm and its embedded MongoDB.")
-        console.print(f"Log in as {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD} (demo only).")
+        print_demo_logins(console)

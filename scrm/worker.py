@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 
 from scrm.channel_access import ChannelDirectory
 from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
+from scrm.credential_schedule import CHECK_JOB_SECONDS, check_due_channels
 from scrm.delivery import DeliveryContext, run_delivery
 from scrm.inbox.actions import wake_snoozed
 from scrm.inbox.assignment import assign_waiting
@@ -62,7 +63,8 @@ async def beat(role: str, started_at: datetime, now: Callable[[], datetime]) -> 
 def background_jobs(role: str, now: Callable[[], datetime], shared: Shared | None = None) -> list[IntervalJob]:
     """The jobs every worker runs on the clock; each is an idempotent claim on MongoDB data.
 
-    Given the worker's shared resources, the clock also pulls the channels whose platform supports pulling.
+    Given the worker's shared resources, the clock also pulls the channels whose platform supports pulling, and
+    asks the platforms whether the channels' credentials still work (`credential_schedule`).
     """
     started_at = now()
 
@@ -82,6 +84,7 @@ def background_jobs(role: str, now: Callable[[], datetime], shared: Shared | Non
     ]
     if shared is not None:
         jobs.append(pull_sync_job(shared))
+        jobs.append(credential_check_job(shared, now))
     return jobs
 
 
@@ -105,6 +108,16 @@ def pull_sync_job(shared: Shared) -> IntervalJob:
         await poll(shared.pipeline, shared.http, buckets=shared.buckets)
 
     return IntervalJob("pull_sync", pull_due_channels, PULL_SYNC_SECONDS)
+
+
+def credential_check_job(shared: Shared, now: Callable[[], datetime]) -> IntervalJob:
+    """Ask the platforms about the credentials of channels not checked for a while, a few per run."""
+
+    async def check_credentials() -> None:
+        pipeline = shared.pipeline
+        await check_due_channels(pipeline.channels.find, pipeline.tokens, shared.http, now())
+
+    return IntervalJob("check_credentials", check_credentials, CHECK_JOB_SECONDS)
 
 
 def pipeline_context(

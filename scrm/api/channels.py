@@ -74,6 +74,8 @@ class ChannelOut(msgspec.Struct):
     webhook_url: str
     credential_names: list[str]
     created_at: datetime
+    credentials_checked_at: datetime | None = None
+    """When the platform was last asked whether the credentials work (by hand or on schedule); null: never."""
 
 
 class ChannelCheckOut(msgspec.Struct):

@@ -23,6 +23,7 @@ from scrm.api.sla import SlaOut, sla_out
 from scrm.auth.roles import Permission, Principal
 from scrm.inbox import actions, bulk, replies, teams, templates
 from scrm.inbox.conversations import COUNT_CAP, InboxFilter, InboxInputError, list_conversations
+from scrm.inbox.search import MAX_QUERY_LENGTH
 from scrm.models import Conversation, ConversationStatus
 from scrm.problems import problem_response
 from scrm.web import i18n
@@ -190,6 +191,14 @@ INBOX_ERRORS: ExceptionHandlersMap = {
 }
 READ = [requires(Permission.READ_CONTACTS)]
 WORK = [requires(Permission.WORK_INBOX)]
+SearchQuery = QueryParameter(
+    min_length=1,
+    max_length=MAX_QUERY_LENGTH,
+    description=(
+        "Only those with a message (ours or the contact's) containing every word of `q`: whole words, any case; "
+        "Chinese by its characters (`还没到` finds 快递一个星期了还没到). The 1,000 most recent matches at most."
+    ),
+)
 AssigneeFilter = Annotated[
     str, QueryParameter(description="`anyone` (default), `me` (a signed-in user), `unassigned`, or a user id.")
 ]
@@ -225,6 +234,7 @@ class ConversationsController(Controller):
         unread: Annotated[bool, QueryParameter(description="Only those with unread messages.")] = False,
         blocked: Annotated[bool, QueryParameter(description="Only blocked contacts' (left out otherwise).")] = False,
         sla: Annotated[SlaFilter | None, QueryParameter(description="Only SLA breached or at risk.")] = None,
+        q: Annotated[str | None, SearchQuery] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> ConversationPage:
@@ -241,6 +251,7 @@ class ConversationsController(Controller):
             blocked=blocked,
             sla=sla,
             now=now,
+            q=q,
         )
         found = await list_conversations(principal, wanted, cursor, limit)
         items = [conversation_out(r.conversation, now) for r in found.rows]

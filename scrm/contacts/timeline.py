@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import heapq
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from beanie import PydanticObjectId
 
 from scrm.auth.roles import Principal
 from scrm.inbox.conversations import reach
 from scrm.models import Comment, Conversation, Direction, Follow, FollowKind, MergeRecord, Message
+from scrm.models.base import WorkspaceDocument
 
 DEFAULT_LIMIT = 30
 MAX_LIMIT = 200
 PREVIEW_LENGTH = 280
 _CURSOR = re.compile(r"^(\d+)\.([0-9a-f]{24})$")
+D = TypeVar("D", bound=WorkspaceDocument)
 
 
 class TimelineInputError(ValueError):
@@ -87,18 +90,38 @@ def _older(field: str, position: tuple[datetime, PydanticObjectId] | None) -> di
     return {"$or": [{field: {"$lt": at}}, {field: at, "_id": {"$lt": oid}}]}
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """What every source reads: the caller's view of one contact, past the cursor, at most `limit + 1` documents."""
+
+    principal: Principal
+    contact_id: PydanticObjectId
+    position: tuple[datetime, PydanticObjectId] | None
+    limit: int
+
+    async def newest(self, model: type[D], time_field: str, *filters: Mapping[str, Any]) -> list[D]:
+        """The workspace's `model` documents matching every filter past the cursor, newest first by `time_field`."""
+        found = self.principal.scope.find(model, *filters, _older(time_field, self.position))
+        return await found.sort(f"-{time_field}", "-_id").limit(self.limit + 1).to_list()
+
+    def on_channels(self) -> dict[str, Any]:
+        """Only the caller's channels, for an agent limited to some."""
+        principal = self.principal
+        return {"channel_id": {"$in": sorted(principal.channel_ids)}} if principal.is_limited else {}
+
+
 async def contact_timeline(
     principal: Principal, contact_id: PydanticObjectId, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> TimelinePage:
     """One page of what happened with a contact (whom the caller has already been allowed to see)."""
-    position = decode_cursor(cursor)
     limit = max(1, min(limit, MAX_LIMIT))
+    window = _Window(principal, contact_id, decode_cursor(cursor), limit)
     sources = [
-        await _messages(principal, contact_id, position, limit),
-        await _comments(principal, contact_id, position, limit),
-        await _follows(principal, contact_id, position, limit),
-        await _conversations(principal, contact_id, position, limit),
-        await _merges(principal, contact_id, position, limit),
+        await _messages(window),
+        await _comments(window),
+        await _follows(window),
+        await _conversations(window),
+        await _merges(window),
     ]
     merged = heapq.merge(*sources, key=lambda item: item.position, reverse=True)
     found = [item for _, item in zip(range(limit + 1), merged, strict=False)]
@@ -106,14 +129,12 @@ async def contact_timeline(
     return TimelinePage(page, encode_cursor(page[-1]) if len(found) > limit else None)
 
 
-async def _messages(
-    principal: Principal, contact_id: PydanticObjectId, position: tuple[datetime, PydanticObjectId] | None, limit: int
-) -> list[TimelineItem]:
+async def _messages(window: _Window) -> list[TimelineItem]:
+    principal, contact_id = window.principal, window.contact_id
     query: dict[str, Any] = {"contact_id": contact_id}
     if principal.is_limited:
         mine = await principal.scope.find(Conversation, {"contact_id": contact_id}, reach(principal)).to_list()
         query["conversation_id"] = {"$in": sorted(c.id for c in mine if c.id is not None)}
-    found = principal.scope.find(Message, query, _older("sent_at", position))
     return [
         TimelineItem(
             kind="message_in" if m.direction is Direction.INBOUND else "message_out",
@@ -124,21 +145,12 @@ async def _messages(
             conversation_id=m.conversation_id,
             text=_preview(m.text or ", ".join(a.kind for a in m.attachments)),
         )
-        for m in await found.sort("-sent_at", "-_id").limit(limit + 1).to_list()
+        for m in await window.newest(Message, "sent_at", query)
         if m.id is not None
     ]
 
 
-def _on_channels(principal: Principal) -> dict[str, Any]:
-    return {"channel_id": {"$in": sorted(principal.channel_ids)}} if principal.is_limited else {}
-
-
-async def _comments(
-    principal: Principal, contact_id: PydanticObjectId, position: tuple[datetime, PydanticObjectId] | None, limit: int
-) -> list[TimelineItem]:
-    found = principal.scope.find(
-        Comment, {"contact_id": contact_id}, _on_channels(principal), _older("created_time", position)
-    )
+async def _comments(window: _Window) -> list[TimelineItem]:
     return [
         TimelineItem(
             kind="comment_reply" if c.from_us else "comment",
@@ -148,15 +160,12 @@ async def _comments(
             channel_id=c.channel_id,
             text=_preview(c.text),
         )
-        for c in await found.sort("-created_time", "-_id").limit(limit + 1).to_list()
+        for c in await window.newest(Comment, "created_time", {"contact_id": window.contact_id}, window.on_channels())
         if c.id is not None
     ]
 
 
-async def _follows(
-    principal: Principal, contact_id: PydanticObjectId, position: tuple[datetime, PydanticObjectId] | None, limit: int
-) -> list[TimelineItem]:
-    found = principal.scope.find(Follow, {"contact_id": contact_id}, _on_channels(principal), _older("at", position))
+async def _follows(window: _Window) -> list[TimelineItem]:
     return [
         TimelineItem(
             kind="follow" if f.kind is FollowKind.FOLLOW else "unfollow",
@@ -166,17 +175,13 @@ async def _follows(
             channel_id=f.channel_id,
             text=f.source,
         )
-        for f in await found.sort("-at", "-_id").limit(limit + 1).to_list()
+        for f in await window.newest(Follow, "at", {"contact_id": window.contact_id}, window.on_channels())
         if f.id is not None
     ]
 
 
-async def _conversations(
-    principal: Principal, contact_id: PydanticObjectId, position: tuple[datetime, PydanticObjectId] | None, limit: int
-) -> list[TimelineItem]:
-    found = principal.scope.find(
-        Conversation, {"contact_id": contact_id}, reach(principal), _older("created_at", position)
-    )
+async def _conversations(window: _Window) -> list[TimelineItem]:
+    opened = {"contact_id": window.contact_id}
     return [
         TimelineItem(
             kind="conversation_opened",
@@ -186,16 +191,14 @@ async def _conversations(
             channel_id=c.channel_id,
             conversation_id=c.id,
         )
-        for c in await found.sort("-created_at", "-_id").limit(limit + 1).to_list()
+        for c in await window.newest(Conversation, "created_at", opened, reach(window.principal))
         if c.id is not None
     ]
 
 
-async def _merges(
-    principal: Principal, contact_id: PydanticObjectId, position: tuple[datetime, PydanticObjectId] | None, limit: int
-) -> list[TimelineItem]:
+async def _merges(window: _Window) -> list[TimelineItem]:
+    contact_id = window.contact_id
     involving = {"$or": [{"survivor_id": contact_id}, {"merged_id": contact_id}]}
-    found = principal.scope.find(MergeRecord, involving, _older("created_at", position))
     return [
         TimelineItem(
             kind="merged",
@@ -204,7 +207,7 @@ async def _merges(
             other_contact_id=r.merged_id if r.survivor_id == contact_id else r.survivor_id,
             undone=r.undone_at is not None,
         )
-        for r in await found.sort("-created_at", "-_id").limit(limit + 1).to_list()
+        for r in await window.newest(MergeRecord, "created_at", involving)
         if r.id is not None
     ]
 

@@ -2,8 +2,10 @@
 
 Channels get real (sealed) credentials, and the history — messages, posts, comments — is replayed as the
 platforms would have delivered it, through the connectors and the pipeline (identity resolution, threading,
-tagging), so the demo behaves like live data. Loading is idempotent: every piece has a unique key, so loading
-twice changes nothing.
+tagging, auto-assignment, SLA clocks), so the demo behaves like live data. A team works it: agents with demo
+logins in two teams that auto-assign their channels (one agent away, so a queue waits), business hours and an
+SLA policy (some conversations breached, some at risk), and a resolved conversation whose CSAT survey was
+answered. Loading is idempotent: every piece has a unique key, so loading twice changes nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from scrm import pipeline
 from scrm.auth.accounts import add_member, create_user, find_user
 from scrm.channel_access import ChannelAccess
 from scrm.demo.history import iter_history, parse_history
+from scrm.demo.people import DemoLogin, add_people, configure_service, person_logins
 from scrm.demo.replies import record_replies, settle_profiles
-from scrm.models import Channel, ChannelCredentials, Membership, Role, Workspace, WorkspaceScope
+from scrm.demo.resolutions import replay_answers, resolve_conversations
+from scrm.demo.timeline import Timeline
+from scrm.inbox.sla import schedule_of
+from scrm.models import BusinessHours, Channel, ChannelCredentials, Membership, Role, Workspace, WorkspaceScope
 from scrm.models.sealed import SecretBox
 from scrm.platform_state import MongoTokenStore
 
@@ -30,6 +36,12 @@ DEMO_WORKSPACE = "demo"
 # The demo owner's login, printed by `scrm up --demo`: for trying scrm out, never for real data.
 DEMO_OWNER_EMAIL = "owner@demo.example"
 DEMO_OWNER_PASSWORD = "scrm-demo-owner"  # noqa: S105
+
+
+def demo_logins() -> list[DemoLogin]:
+    """Every demo login (the owner first, then the agents): printed by `scrm up --demo` and `scrm demo load`."""
+    data: dict[str, Any] = json.loads(DATA.read_text(encoding="utf-8"))
+    return [DemoLogin(DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, "Demo Owner", Role.OWNER.value), *person_logins(data)]
 
 
 @dataclass
@@ -51,11 +63,18 @@ async def load_demo(now: datetime, box: SecretBox, tagger: pipeline.Tagger | Non
     workspace = await _workspace(data["workspace"], now, summary)
     await _owner(workspace, now, summary)
     channels = {spec["key"]: await _channel(workspace, spec, box, now, summary) for spec in data["channels"]}
-    batch = parse_history(iter_history(data, channels, now), MongoTokenStore(box))
+    summary.count("service settings", await configure_service(workspace, data, now))
+    for kind, created in (await add_people(workspace, data, channels, now)).items():
+        summary.count(kind, created)
+    hours = await WorkspaceScope(workspace).find_one(BusinessHours)
+    timeline = Timeline(now, schedule_of(hours))
+    batch = parse_history(iter_history(data, channels, timeline), MongoTokenStore(box))
     events = await pipeline.process_many(batch, now, tagger)
     summary.count("items", sum(event is not None for event in events))
     await settle_profiles(data, channels, now)
-    summary.count("replies", await record_replies(data, channels, now))
+    summary.count("replies", await record_replies(data, channels, timeline))
+    summary.count("resolutions", await resolve_conversations(data, channels, timeline))
+    summary.count("survey answers", await replay_answers(data, channels, timeline, box, tagger))
     return summary
 
 

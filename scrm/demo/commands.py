@@ -32,6 +32,7 @@ def demo_load() -> None:
     if settings.embedded:
         start_embedded(EmbeddedMongo(settings.home, settings.mongod_port))
     load_demo_workspace(settings)
+    print_demo_logins(console)
 
 
 @demo.command("traffic")
@@ -73,6 +74,16 @@ def load_demo_workspace(settings: Settings) -> None:
         created = asyncio.run(load())
     made = ", ".join(f"{n} {kind}" for kind, n in created.items() if n) or "nothing new (already loaded)"
     console.print(f"Demo workspace 'demo' ready: created {made}.")
+
+
+def print_demo_logins(out: Console) -> None:
+    """The demo's logins (owner and agents) with their passwords: for trying scrm out, never for real data."""
+    from scrm.demo import demo_logins
+
+    out.print("Log in to the demo as (demo only):")
+    for login in demo_logins():
+        about = f"{login.name}, {login.role}" + (f" · {login.about}" if login.about else "")
+        out.print(f"  {login.email} / {login.password}  ({about})", highlight=False, markup=False)
 
 
 async def _channels(settings: Settings, workspace_name: str) -> list[ChannelAccess]:

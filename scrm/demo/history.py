@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from scrm.connectors.items import Inbound
 from scrm.connectors.registry import get_connector
 from scrm.connectors.stores import TokenStore
 from scrm.demo.samples import Visitor
+from scrm.demo.timeline import Timeline
 from scrm.demo.traffic import BUILDERS, Delivery
 from scrm.events import Where
 
@@ -31,15 +32,16 @@ def visitor_of(contact: Spec) -> Visitor:
 
 
 def iter_history(
-    data: Spec, channels: Mapping[str, ChannelAccess], now: datetime
+    data: Spec, channels: Mapping[str, ChannelAccess], timeline: Timeline
 ) -> Iterator[tuple[ChannelAccess, Delivery]]:
     """Every inbound message, post and comment of the demo, as signed deliveries, oldest first per thread."""
+    now = timeline.now
     contacts = {c["key"]: c for c in data["contacts"]}
     for index, conversation in enumerate(data["conversations"]):
         channel, visitor = channels[conversation["channel"]], visitor_of(contacts[conversation["contact"]])
         for turn, message in enumerate(conversation["messages"]):
             if message["in"]:
-                at = now - timedelta(minutes=message["minutes_ago"])
+                at = timeline.at(message)
                 number = 900_000 + index * 100 + turn
                 yield channel, BUILDERS[channel.platform](channel, visitor, message["text"], number, at)
     for post in data["posts"]:
@@ -47,6 +49,20 @@ def iter_history(
         yield channel, _post_delivery(channel, post, now)
         for comment in post["comments"]:
             yield channel, _comment_delivery(channel, post, comment, visitor_of(contacts[comment["contact"]]), now)
+
+
+def answer_deliveries(
+    data: Spec, channels: Mapping[str, ChannelAccess], timeline: Timeline, surveyed: Collection[int]
+) -> Iterator[tuple[ChannelAccess, Delivery]]:
+    """The contacts' answers to the satisfaction surveys of the demo's conversations (by index) that were
+    surveyed, as deliveries."""
+    contacts = {c["key"]: c for c in data["contacts"]}
+    for index, conversation in enumerate(data["conversations"]):
+        answer = conversation.get("csat_answer")
+        if answer is not None and index in surveyed:
+            channel, visitor = channels[conversation["channel"]], visitor_of(contacts[conversation["contact"]])
+            number = 990_000 + index
+            yield channel, BUILDERS[channel.platform](channel, visitor, answer["text"], number, timeline.at(answer))
 
 
 def parse_history(

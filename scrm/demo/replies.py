@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -11,9 +11,11 @@ from pymongo.errors import DuplicateKeyError
 
 from scrm.channel_access import ChannelAccess
 from scrm.demo.history import visitor_of
+from scrm.demo.timeline import Timeline
 from scrm.demo.traffic import platform_user_id
+from scrm.inbox.sla import note_first_response
 from scrm.inbox.threads import Touch, touch_conversations
-from scrm.models import Contact, Conversation, Direction, Message, identity_key
+from scrm.models import Contact, Conversation, ConversationStatus, Direction, Message, identity_key
 
 PROFILE_FIELDS = ("name", "language", "timezone", "tags", "email", "phone")
 
@@ -27,23 +29,28 @@ async def settle_profiles(data: Mapping[str, Any], channels: Mapping[str, Channe
             fields = {name: spec[name] for name in PROFILE_FIELDS if spec.get(name) is not None}
             await Contact.get_pymongo_collection().update_one({"_id": contact["_id"]}, {"$set": fields})
     for conversation in data["conversations"]:
-        found = await _conversation(data, conversation, channels)
+        if conversation["status"] == ConversationStatus.RESOLVED.value:
+            continue  # resolved by an agent through the inbox (`resolutions`), which ends its SLA cycle
+        found = await find_conversation(data, conversation, channels)
         if found is not None:
             await Conversation.get_pymongo_collection().update_one(
                 {"_id": found["_id"]}, {"$set": {"status": conversation["status"]}}
             )
 
 
-async def record_replies(data: Mapping[str, Any], channels: Mapping[str, ChannelAccess], now: datetime) -> int:
-    """Our earlier replies in the demo conversations, as delivered outbound messages; returns how many are new."""
-    created = 0
+async def record_replies(data: Mapping[str, Any], channels: Mapping[str, ChannelAccess], timeline: Timeline) -> int:
+    """Our earlier replies in the demo conversations, as delivered outbound messages; returns how many are new.
+
+    A reply is the team's first response of its conversation's SLA cycle, as when the outbox accepts one.
+    """
+    created, now = 0, timeline.now
     for index, conversation in enumerate(data["conversations"]):
-        found = await _conversation(data, conversation, channels)
+        found = await find_conversation(data, conversation, channels)
         if found is None:
             continue
         for turn, message in enumerate(conversation["messages"]):
             if not message["in"]:
-                at = now - timedelta(minutes=message["minutes_ago"])
+                at = timeline.at(message)
                 created += await _reply(found, f"demo-reply-{index}-{turn}", message["text"], at, now)
     return created
 
@@ -69,10 +76,11 @@ async def _reply(conversation: dict[str, Any], external_id: str, text: str, at: 
     except DuplicateKeyError:
         return 0
     await touch_conversations({conversation["_id"]: Touch(at, text[:140], inbound=False, unread=0)})
+    await note_first_response(conversation["workspace_id"], conversation["_id"], at)
     return 1
 
 
-async def _conversation(
+async def find_conversation(
     data: Mapping[str, Any], conversation: Mapping[str, Any], channels: Mapping[str, ChannelAccess]
 ) -> dict[str, Any] | None:
     spec = next(c for c in data["contacts"] if c["key"] == conversation["contact"])

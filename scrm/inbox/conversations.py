@@ -14,6 +14,7 @@ from typing import Any
 from beanie import PydanticObjectId
 
 from scrm.auth.roles import Principal
+from scrm.inbox.search import MAX_QUERY_LENGTH, matching_conversations
 from scrm.inbox.sla import sla_filter
 from scrm.models import Channel, Contact, Conversation, ConversationStatus
 
@@ -48,6 +49,8 @@ class InboxFilter:
     """`breached` or `at_risk`: only conversations whose SLA stands so at `now`."""
     now: datetime | None = None
     """The clock the SLA filter compares due times with (None: the current time)."""
+    q: str | None = None
+    """Words the conversation's messages must contain (see `scrm.inbox.search`); the newest 1,000 matches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,13 @@ async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] 
             query.update(sla_filter(wanted.sla, wanted.now or datetime.now(UTC)))
         except ValueError as exc:
             raise InboxInputError(str(exc)) from None
+    if wanted.q:
+        if len(wanted.q) > MAX_QUERY_LENGTH:
+            raise InboxInputError(f"The search `q` is {len(wanted.q)} characters long; at most {MAX_QUERY_LENGTH}")
+        found = await matching_conversations(principal, wanted.q)
+        if not found:
+            return None
+        query["_id"] = {"$in": found}
     blocked = await blocked_contacts(principal)
     if wanted.blocked:
         if not blocked:

@@ -46,6 +46,8 @@ RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 """Waits before reopening the change stream after consecutive errors (the last one repeats)."""
 NO_CHANGE_STREAMS = 40573
 """The server's code for "The $changeStream stage is only supported on replica sets"."""
+LOST_RESUME_POINT = {260, 280, 286}
+"""InvalidResumeToken, ChangeStreamFatalError, ChangeStreamHistoryLost: the resume token cannot be used again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +152,18 @@ class Subscription:
 class InboxHub:
     """One process's watch on the conversations, shared by every open inbox page of the process."""
 
-    def __init__(self, collection: AsyncCollection[Any], *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, collection: AsyncCollection[Any], *, poll_seconds: float = POLL_SECONDS, watch: bool | None = None
+    ) -> None:
+        """`watch`: use a change stream (True) or poll (False); by default, whichever the server supports."""
         self._collection = collection
         self._poll_seconds = poll_seconds
+        self._watch_wanted = watch
         self._subscribers: dict[PydanticObjectId, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
+        self._polled = asyncio.Event()
+        """Set (and replaced) at the end of each round of polling."""
         self.mode: str | None = None
         """"change stream" or "polling" once running."""
 
@@ -166,6 +174,9 @@ class InboxHub:
         self._subscribers.setdefault(principal.workspace_id, set()).add(subscription)
         try:
             await self._start()
+            if self.mode == "polling":  # a whole round after this one joined has set its workspace's mark
+                for _ in range(2):
+                    await self._polled.wait()
             yield subscription
         finally:
             members = self._subscribers.get(principal.workspace_id, set())
@@ -198,7 +209,7 @@ class InboxHub:
 
     async def _run(self) -> None:
         try:
-            if await self._is_replica_set():
+            if self._watch_wanted if self._watch_wanted is not None else await self._is_replica_set():
                 await self._watch()
             else:
                 await self._poll()
@@ -231,10 +242,13 @@ class InboxHub:
                         change = Change.from_document(event.get("fullDocument") or {})
                         if change is not None:
                             self.publish(change)
+                resume_token = None  # the stream ended (invalidated: the collection was dropped); start afresh
             except OperationFailure as exc:
                 if exc.code == NO_CHANGE_STREAMS:
                     await self._poll()
                     return
+                if exc.code in LOST_RESUME_POINT:
+                    resume_token = None  # too old to resume from: go on from now
                 failures = await self._pause_after(exc, failures)
             except PyMongoError as exc:
                 failures = await self._pause_after(exc, failures)
@@ -260,6 +274,8 @@ class InboxHub:
                     log.warning("Live inbox: polling failed (%s).", type(exc).__name__)
             for gone in set(marks) - set(self._subscribers):
                 del marks[gone]
+            self._polled.set()
+            self._polled = asyncio.Event()
             await asyncio.sleep(self._poll_seconds)
 
     async def _poll_workspace(

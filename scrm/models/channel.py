@@ -41,6 +41,8 @@ class Channel(WorkspaceDocument):
     sync_lease_until: datetime | None = None
     """While in the future, the process named by `sync_lease_holder` is pulling the channel and no other may."""
     sync_lease_holder: str = ""
+    credentials_checked_at: datetime | None = None
+    """When the platform was last asked whether the channel's credentials work (by hand or by the schedule)."""
 
     class Settings:
         name = "channels"

@@ -7,10 +7,11 @@ from enum import StrEnum
 from typing import Any
 
 from beanie import PydanticObjectId
-from pydantic import BaseModel, Field
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pydantic import BaseModel, Field, model_validator
+from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel
 
 from scrm.models.base import WorkspaceDocument
+from scrm.search_terms import search_tokens
 
 
 class Direction(StrEnum):
@@ -48,6 +49,15 @@ class Message(WorkspaceDocument):
     outbound_id: PydanticObjectId | None = None
     handled_at: datetime | None = None
     """When the pipeline finished with it (tagged, journeys run); None: a replay must finish the job."""
+    search_text: str = ""
+    """The text cut into search terms (`scrm.search_terms.search_tokens`), for the `workspace_search` index."""
+
+    @model_validator(mode="after")
+    def _search_terms(self) -> Message:
+        """A message built with text and no terms gets them (a raw insert or update sets them itself)."""
+        if self.text and not self.search_text:
+            self.search_text = search_tokens(self.text)
+        return self
 
     class Settings:
         name = "messages"
@@ -73,5 +83,8 @@ class Message(WorkspaceDocument):
             IndexModel(  # a contact's timeline
                 [("workspace_id", ASCENDING), ("contact_id", ASCENDING), ("sent_at", DESCENDING), ("_id", DESCENDING)],
                 name="contact_time",
+            ),
+            IndexModel(  # search in message text: terms cut by `scrm.inbox.search`, analysed by nothing else
+                [("workspace_id", ASCENDING), ("search_text", TEXT)], default_language="none", name="workspace_search"
             ),
         ]

@@ -59,6 +59,32 @@ class Inbox:
         """The id of the conversation with the contact `name`, as text."""
         return str(self.conversations[name].id)
 
+    async def add_message(
+        self,
+        conversation: Conversation,
+        external_id: str,
+        text: str,
+        sent_at: datetime,
+        direction: Direction = Direction.INBOUND,
+        tags: dict[str, Any] | None = None,
+    ) -> Message:
+        """Store a message of `conversation` from (or to) its contact, as the pipeline records one."""
+        assert conversation.id is not None
+        return await self.scope.insert(
+            Message(
+                workspace_id=self.scope.workspace_id,
+                channel_id=conversation.channel_id,
+                conversation_id=conversation.id,
+                contact_id=conversation.contact_id,
+                platform=conversation.platform,
+                external_id=external_id,
+                direction=direction,
+                text=text,
+                sent_at=sent_at,
+                tags=tags,
+            )
+        )
+
 
 def tags(sentiment: str, intent: str, **extra: Any) -> dict[str, Any]:
     """Tags as the tagger stores them on a message."""
@@ -91,20 +117,7 @@ async def talk(
     )
     assert conversation.id is not None
     for index, (text, tagged) in enumerate(lines):
-        await inbox.scope.insert(
-            Message(
-                workspace_id=inbox.scope.workspace_id,
-                channel_id=channel.id,
-                conversation_id=conversation.id,
-                contact_id=contact.id,
-                platform=channel.platform,
-                external_id=f"{name}-{index}",
-                direction=Direction.INBOUND,
-                text=text,
-                sent_at=start + timedelta(minutes=index),
-                tags=tagged,
-            )
-        )
+        await inbox.add_message(conversation, f"{name}-{index}", text, start + timedelta(minutes=index), tags=tagged)
     seen = [(conversation.id, tagged, start + timedelta(minutes=i)) for i, (_, tagged) in enumerate(lines) if tagged]
     await note_latest_tags(seen)  # as the pipeline does when it tags them
     inbox.conversations[name] = conversation

@@ -212,25 +212,10 @@ async def test_labels_are_cleaned_and_deduplicated(web: httpx.AsyncClient, inbox
 async def test_a_newly_tagged_message_moves_a_conversation_between_sentiment_filters(
     web: httpx.AsyncClient, inbox: Inbox
 ) -> None:
-    from scrm.models import Direction, Message
-
     mia = inbox.conversations["Mia"]
     assert mia.id is not None
-    await inbox.scope.insert(
-        Message(
-            workspace_id=inbox.scope.workspace_id,
-            channel_id=mia.channel_id,
-            conversation_id=mia.id,
-            contact_id=mia.contact_id,
-            platform="telegram",
-            external_id="Mia-late",
-            direction=Direction.INBOUND,
-            text="Actually the box was crushed.",
-            sent_at=(mia.last_message_at or datetime.now()) + timedelta(minutes=1),
-            tags=tags("negative", "complaint"),
-        )
-    )
     late = (mia.last_message_at or datetime.now()) + timedelta(minutes=1)
+    await inbox.add_message(mia, "Mia-late", "Actually the box was crushed.", late, tags=tags("negative", "complaint"))
     await note_latest_tags([(mia.id, tags("negative", "complaint"), late)])  # what tagging it does
     assert await names(web, inbox, sentiment="negative") == ["Mia", "Li"]
     assert await names(web, inbox, sentiment="positive") == []

@@ -116,18 +116,8 @@ async def test_an_agent_cannot_reach_a_contact_outside_their_channels(web: httpx
 async def test_the_timeline_loads_more_without_overlap(web: httpx.AsyncClient, inbox: Inbox, now: datetime) -> None:
     mia = inbox.conversations["Mia"]
     for n in range(40):
-        await inbox.scope.insert(
-            Message(
-                workspace_id=inbox.scope.workspace_id,
-                channel_id=mia.channel_id,
-                conversation_id=mia.id,
-                contact_id=mia.contact_id,
-                platform="telegram",
-                external_id=f"old-{n}",
-                direction=Direction.OUTBOUND,
-                text=f"Old news {n}",
-                sent_at=now - timedelta(days=30, minutes=n),
-            )
+        await inbox.add_message(
+            mia, f"old-{n}", f"Old news {n}", now - timedelta(days=30, minutes=n), Direction.OUTBOUND
         )
     await signed_in(web, "agent")
     first = await web.get(f"/inbox/contacts/{mia.contact_id}/timeline", headers=HTMX)
@@ -215,19 +205,8 @@ async def test_older_history_pages_back_with_no_overlap_and_no_gap(
     mia = inbox.conversations["Mia"]
     start = now - timedelta(days=3)
     for n in range(118):
-        await inbox.scope.insert(
-            Message(
-                workspace_id=inbox.scope.workspace_id,
-                channel_id=mia.channel_id,
-                conversation_id=mia.id,
-                contact_id=mia.contact_id,
-                platform="telegram",
-                external_id=f"history-{n}",
-                direction=Direction.INBOUND,
-                text=f"History {n}",
-                sent_at=start + timedelta(minutes=n // 2),  # pairs share a time: the cursor must break ties
-            )
-        )
+        # pairs share a time: the cursor must break ties
+        await inbox.add_message(mia, f"history-{n}", f"History {n}", start + timedelta(minutes=n // 2))
     note = Note(
         workspace_id=inbox.scope.workspace_id,
         conversation_id=mia.id,

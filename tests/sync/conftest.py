@@ -16,6 +16,7 @@ from scrm.settings import Settings
 from scrm.sync import PipelineContext, sync_channel
 from scrm.worker import pipeline_context
 from tests.connectors.memory import FakeClock
+from tests.platform_fakes import TestChannel
 
 
 @pytest.fixture
@@ -75,3 +76,11 @@ class Puller:
             observer=observer,
             full=full,
         )
+
+
+@pytest.fixture
+def pull(
+    context: PipelineContext, http: httpx.AsyncClient, buckets: ChannelBuckets, clock: FakeClock, channel: TestChannel
+) -> Puller:
+    """The module's ``channel``, pulled as `scrm sync` pulls it."""
+    return Puller(context, http, buckets, clock, str(channel.id))

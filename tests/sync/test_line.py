@@ -14,11 +14,9 @@ import httpx
 import pytest
 import respx
 
-from scrm.connectors.ratelimit import ChannelBuckets
 from scrm.db import Database
 from scrm.models import Contact, Follow
 from scrm.settings import Settings
-from scrm.sync import PipelineContext
 from scrm.worker import pipeline_context
 from tests.connectors.line.line_server import BOT_USER_ID, LineServer
 from tests.connectors.memory import FakeClock
@@ -49,13 +47,6 @@ def line(platform: respx.MockRouter) -> LineServer:
 @pytest.fixture
 async def channel(database: Database) -> StoredChannel:
     return await make_channel("line", LINE_CREDENTIALS)
-
-
-@pytest.fixture
-def pull(
-    context: PipelineContext, http: httpx.AsyncClient, buckets: ChannelBuckets, clock: FakeClock, channel: StoredChannel
-) -> Puller:
-    return Puller(context, http, buckets, clock, str(channel.id))
 
 
 async def contacts_through_the_api(client: httpx.AsyncClient, channel: StoredChannel) -> list[dict[str, Any]]:

@@ -114,7 +114,7 @@ def test_the_worker_runs_the_pull_job_when_it_has_shared_resources(
 ) -> None:
     shared = Shared(pipeline=context, http=http, buckets=buckets)
     names = [job.name for job in background_jobs("worker", lambda: FakeClock().now(), shared)]
-    assert names == ["heartbeat", "wake_snoozed", "assign_waiting", "pull_sync"]
+    assert names == ["heartbeat", "wake_snoozed", "assign_waiting", "pull_sync", "check_credentials"]
     assert [job.name for job in background_jobs("worker", lambda: FakeClock().now())] == [
         "heartbeat",
         "wake_snoozed",

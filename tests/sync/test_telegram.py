@@ -30,13 +30,6 @@ async def channel(database: Database) -> StoredChannel:
     return await make_channel("telegram", TELEGRAM_CREDENTIALS)
 
 
-@pytest.fixture
-def pull(
-    context: PipelineContext, http: httpx.AsyncClient, buckets: ChannelBuckets, clock: FakeClock, channel: StoredChannel
-) -> Puller:
-    return Puller(context, http, buckets, clock, str(channel.id))
-
-
 async def saved_offset(channel: StoredChannel) -> int | str | None:
     cursor = await SyncCursor.find_one({"channel_id": channel.id, "stream": "updates"})
     return None if cursor is None else cursor.value

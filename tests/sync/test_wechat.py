@@ -10,7 +10,6 @@ from scrm.connectors.ratelimit import ChannelBuckets
 from scrm.db import Database
 from scrm.models import Channel, ChannelStatus, Contact, Follow, SyncCursor
 from scrm.sync import PipelineContext, poll
-from tests.connectors.memory import FakeClock
 from tests.platform_fakes import WECHAT_CREDENTIALS, make_channel
 from tests.platform_fakes import TestChannel as StoredChannel
 
@@ -29,13 +28,6 @@ def account(platform: respx.MockRouter) -> FakeOfficialAccount:
 @pytest.fixture
 async def channel(database: Database) -> StoredChannel:
     return await make_channel("wechat", WECHAT_CREDENTIALS)
-
-
-@pytest.fixture
-def pull(
-    context: PipelineContext, http: httpx.AsyncClient, buckets: ChannelBuckets, clock: FakeClock, channel: StoredChannel
-) -> Puller:
-    return Puller(context, http, buckets, clock, str(channel.id))
 
 
 async def test_a_backfill_pages_by_next_openid_and_records_every_follower_once(

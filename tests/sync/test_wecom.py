@@ -10,7 +10,6 @@ from scrm.connectors.ratelimit import ChannelBuckets
 from scrm.db import Database
 from scrm.models import Channel, ChannelStatus, Contact, Follow, FollowKind
 from scrm.sync import PipelineContext, poll
-from tests.connectors.memory import FakeClock
 from tests.connectors.wecom.wecom_server import WeComServer
 from tests.platform_fakes import WECOM_CREDENTIALS, make_channel
 from tests.platform_fakes import TestChannel as StoredChannel
@@ -34,13 +33,6 @@ def corp(platform: respx.MockRouter) -> WeComServer:
 @pytest.fixture
 async def channel(database: Database) -> StoredChannel:
     return await make_channel("wecom", WECOM_CREDENTIALS)
-
-
-@pytest.fixture
-def pull(
-    context: PipelineContext, http: httpx.AsyncClient, buckets: ChannelBuckets, clock: FakeClock, channel: StoredChannel
-) -> Puller:
-    return Puller(context, http, buckets, clock, str(channel.id))
 
 
 async def test_a_backfill_pages_by_next_cursor_and_records_every_contact_once(

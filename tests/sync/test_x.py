@@ -13,11 +13,9 @@ import httpx
 import pytest
 import respx
 
-from scrm.connectors.ratelimit import ChannelBuckets
 from scrm.db import Database
 from scrm.models import Channel, ChannelStatus, Comment, Contact, Follow, Post, SyncCursor
 from scrm.settings import Settings
-from scrm.sync import PipelineContext
 from scrm.worker import pipeline_context
 from tests.connectors.memory import FakeClock
 from tests.connectors.x.x_server import XServer
@@ -56,13 +54,6 @@ def x(platform: respx.MockRouter, clock: FakeClock) -> XServer:
 @pytest.fixture
 async def channel(database: Database) -> StoredChannel:
     return await make_channel("x", X_CREDENTIALS)
-
-
-@pytest.fixture
-def pull(
-    context: PipelineContext, http: httpx.AsyncClient, buckets: ChannelBuckets, clock: FakeClock, channel: StoredChannel
-) -> Puller:
-    return Puller(context, http, buckets, clock, str(channel.id))
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ async def test_overview_shows_the_demo_workspace(client: httpx.AsyncClient, data
     page = await client.get("/", headers=HTML)
     assert page.status_code == 200
     assert "Demo Coffee Co." in page.text
-    assert 'data-count="messages"><span class="value">15<' in page.text
+    assert 'data-count="messages"><span class="value">17<' in page.text
     assert "王小明" in page.text and "Alice Chen" in page.text
     assert '<script src="/static/vendor/htmx/htmx.min.js"' in page.text
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -100,3 +100,61 @@ async def debug_token(api: ApiClient, token: str) -> TokenInfo:
         problem=problem,
         raw=data,
     )
+
+
+EXPIRY_WARNING = timedelta(days=7)
+"""A token (or its data access) ending within this period is reported as a warning, not as a problem."""
+
+# The permissions each product of a channel needs on its token. meta.md a [doc-excerpt, webhooks-for-pages]: the
+# Page's webhooks need ``pages_manage_metadata`` and messaging needs ``pages_messaging``; reading the Page's posts
+# and comments needs ``pages_read_engagement``, Instagram Direct ``instagram_manage_messages``, WhatsApp sends
+# ``whatsapp_business_messaging`` and its templates ``whatsapp_business_management`` [unverified: permission
+# reference pages, not in meta.md].
+PAGE_PERMISSIONS = ("pages_messaging", "pages_manage_metadata", "pages_read_engagement")
+INSTAGRAM_PERMISSIONS = ("instagram_manage_messages",)
+WHATSAPP_PERMISSIONS = ("whatsapp_business_messaging",)
+TEMPLATE_PERMISSIONS = ("whatsapp_business_management",)
+
+
+def needed_permissions(creds: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """The permissions the token under ``key`` must carry for the products the channel has keys for."""
+    if key == "whatsapp_token":
+        templates = TEMPLATE_PERMISSIONS if creds.get("whatsapp_business_account_id") else ()
+        return WHATSAPP_PERMISSIONS + templates
+    return PAGE_PERMISSIONS + (INSTAGRAM_PERMISSIONS if creds.get("instagram_account_id") else ())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenVerdict:
+    """What a ``debug_token`` answer means for the channel: a problem (unhealthy), or only a warning."""
+
+    problem: str | None = None
+    warning: str | None = None
+
+
+def judge_token(info: TokenInfo, needed: tuple[str, ...], now: datetime, label: str) -> TokenVerdict:
+    """Judge one token: invalid, expired or missing a permission is a problem; ending within 7 days a warning.
+
+    ``data_access_expires_at`` (epoch seconds, 0 = never) ends the token's access to people's data: past it the
+    token is as good as expired.
+    """
+    if not info.is_valid:
+        reason = info.problem.reason if info.problem else "the access token is invalid"
+        kind = info.problem.problem if info.problem else TokenProblem.INVALID
+        return TokenVerdict(problem=f"meta: the {label}: {reason} ({kind})")
+    data_access = int(info.raw.get("data_access_expires_at") or 0)
+    ends = [("expire", info.expires_at), ("lose data access", _at(data_access))]
+    for what, at in ends:
+        if at is not None and at <= now:
+            when = f"{at:%Y-%m-%d %H:%M} UTC"
+            return TokenVerdict(problem=f"meta: the {label} did {what} on {when} ({TokenProblem.EXPIRED})")
+    missing = [name for name in needed if name not in info.scopes]
+    if missing:
+        names = ", ".join(missing)
+        return TokenVerdict(problem=f"meta: the {label} lacks {names} ({TokenProblem.PERMISSION_MISSING})")
+    soon = [f"will {what} on {at:%Y-%m-%d %H:%M} UTC" for what, at in ends if at and at - now <= EXPIRY_WARNING]
+    return TokenVerdict(warning=f"meta: the {label} {' and '.join(soon)}" if soon else None)
+
+
+def _at(epoch: int) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch else None

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from scrm.connectors.base import Capability, Connector, Credentials, Reply
-from scrm.connectors.errors import ConnectorError, RequestRejected
+from scrm.connectors.errors import ConnectorError, RequestRejected, TemporaryFailure
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.outcomes import Outcome, Verdict, classify_status
@@ -62,6 +62,24 @@ class Telegram(Connector):
         if isinstance(error, RequestRejected) and error.status == 401:
             return "telegram: the bot token was refused (revoked in @BotFather, or mistyped); paste a new one"
         return super().diagnose(error)
+
+    async def check_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> str | None:
+        """Ask ``getMe`` (the bot's own user): a 401 means the token was revoked in @BotFather or is wrong.
+
+        The answer's ``result.id`` must be the number before the token's colon: a token of another bot would
+        receive and send as that bot.
+        """
+        try:
+            response = await self.api(http, creds).call("GET", "/getMe")
+        except TemporaryFailure:
+            raise  # an outage or a flood wait says nothing about the token
+        except ConnectorError as exc:
+            return self.diagnose(exc) or f"telegram: the bot could not be read: {exc}"
+        bot_id = str((response.json().get("result") or {}).get("id", ""))
+        expected = creds.get("bot_token", "").partition(":")[0]
+        if expected and bot_id != expected:
+            return f"telegram: the token belongs to bot {bot_id}, not to bot {expected}"
+        return None
 
     def parse_webhook(self, body: bytes, creds: Credentials) -> Sequence[Inbound]:
         """Turn a webhook body (one Update) into items."""

@@ -16,6 +16,7 @@ from scrm.connectors.errors import (
     MessageLimitReached,
     MessagingWindowClosed,
     RequestRejected,
+    TemporaryFailure,
 )
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
@@ -178,6 +179,16 @@ class WeChat(Connector):
             raise error(str(exc), status=exc.status, code=exc.code) from exc
         return ""
 
+    async def check_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> str | None:
+        """Fetch a fresh access token with the AppID and AppSecret: the token endpoint is the credential check.
+
+        ``GET cgi-bin/token`` answers 40001 (wrong or reset AppSecret), 40013 (invalid AppID) or 40164 (this
+        server's IP is not whitelisted, named in ``errmsg``); ``diagnose`` says what to fix for each. A cached
+        token proves nothing about the secret, so one token is always fetched, and saved for every caller.
+        """
+        token_api = ApiClient(http, API_URL, self.clock, classify=classify_wechat)
+        return await check_by_fetching(self, AccessTokenAuth(self.tokens, creds, token_api))
+
     def diagnose(self, error: ConnectorError) -> str | None:
         """Say what a person must fix: wrong AppSecret or AppID, an IP to whitelist, an unauthorised API, the quota."""
         code = getattr(error, "code", None)
@@ -186,3 +197,28 @@ class WeChat(Connector):
             reason = SETUP_PROBLEMS[code].format(ip=f" {found.group(1)}" if found else "")
             return f"wechat: {reason} (errcode {code})"
         return super().diagnose(error)
+
+
+async def check_by_fetching(connector: Connector, auth: AccessTokenAuth) -> str | None:
+    """Fetch one new access token through ``auth`` and save it: the problem the answer names, or None.
+
+    The new token replaces the stored one by compare-and-set (``AccessTokens``), so other callers use it rather
+    than the one the platform may now retire. Outages and quotas (``TemporaryFailure``) propagate: they say
+    nothing about the credentials.
+    """
+    fetched = False
+
+    async def fetch() -> AccessToken:
+        nonlocal fetched
+        fetched = True
+        return await auth.fetch()
+
+    try:
+        token = await connector.tokens.get(auth.key, fetch)
+        if not fetched:
+            await connector.tokens.refresh(auth.key, token, fetch)
+    except TemporaryFailure:
+        raise
+    except ConnectorError as exc:
+        return connector.diagnose(exc) or f"{connector.platform}: no access token was issued: {exc}"
+    return None

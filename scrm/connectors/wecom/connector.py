@@ -15,7 +15,7 @@ from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.outcomes import Outcome, Verdict
 from scrm.connectors.ratelimit import RateLimit, TokenBucket
-from scrm.connectors.wechat.connector import AccessTokenAuth, classify_errcode
+from scrm.connectors.wechat.connector import AccessTokenAuth, check_by_fetching, classify_errcode
 from scrm.connectors.wechat.crypto import MessageCrypto
 from scrm.connectors.wecom.payloads import (
     decrypt_callback,
@@ -153,6 +153,15 @@ class WeCom(Connector):
                 raise
             raise error(str(exc), status=exc.status, code=exc.code) from exc
         return str(response.json()["msgid"])
+
+    async def check_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> str | None:
+        """Fetch a fresh access token with ``gettoken``: the corp id and the app's secret are the credentials.
+
+        40001 (invalid or reset secret), 40013 (invalid corp id) and 60020 (untrusted IP) are named by
+        ``diagnose``. The token is saved for every caller, as a refresh would.
+        """
+        token_api = ApiClient(http, API_URL, self.clock, classify=classify_wecom)
+        return await check_by_fetching(self, CorpAccessTokenAuth(self.tokens, creds, token_api))
 
     def diagnose(self, error: ConnectorError) -> str | None:
         """Name WeCom's channel problems: a bad secret or corp id, a missing API permission, an untrusted IP."""

@@ -73,6 +73,12 @@ def _contact_id(value: str) -> PydanticObjectId:
     return PydanticObjectId(value)
 
 
+def _editor(request: Request[Any, Any, Any], data: ContactForm) -> Principal:
+    """The signed-in person, who must be allowed to edit contacts, once the form's CSRF token checks out."""
+    check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
+    return principal_of(request, Permission.EDIT_CONTACTS)
+
+
 def _is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
 
@@ -127,8 +133,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Template | Redirect:
         """Save the edit form; a wrong field comes back in the form with what is wrong (422 without htmx)."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.EDIT_CONTACTS)
+        principal = _editor(request, data)
         oid = _contact_id(contact_id)
         try:
             changes = {
@@ -156,8 +161,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Redirect:
         """Block (`blocked=1`) or unblock (`blocked=0`) the contact."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.EDIT_CONTACTS)
+        principal = _editor(request, data)
         await set_blocked(principal, _contact_id(contact_id), data.blocked == "1", now_of(request.app.state))
         return _back(data)
 
@@ -205,8 +209,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Redirect:
         """Merge the contact `other` into this one (this one stays), after the preview."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.EDIT_CONTACTS)
+        principal = _editor(request, data)
         now = now_of(request.app.state)
         await merge_actions.merge(principal, _contact_id(data.other), _contact_id(contact_id), now)
         return _back(data)
@@ -216,8 +219,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Redirect:
         """Undo a merge of the history: both contacts as they were."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.EDIT_CONTACTS)
+        principal = _editor(request, data)
         named = _contact_id(data.merge) if data.merge else None
         await merge_actions.unmerge(principal, _contact_id(contact_id), named, now_of(request.app.state))
         return _back(data)

@@ -1,10 +1,10 @@
 """The web inbox: `/inbox` (the list) and `/inbox/{id}` (one conversation), and the forms that work it.
 
-Live updates come by htmx polling every few seconds (`hx-trigger="every 5s"`) rather than server-sent
-events: a poll is a plain request that passes every proxy and load balancer, holds no connection (or
-MongoDB change stream) open per browser tab, and re-renders the same server-side fragment the page was
-built from, so there is one rendering path. It costs a handful of indexed queries per tab and poll; an
-inbox is read by people, for whom five seconds is live enough.
+Live updates come by server-sent events (`/inbox/events`, `scrm.web.inbox.live_events`): an `inbox-changed`
+event makes the list and the open thread re-fetch the same server-rendered fragments (`/inbox/list`,
+`/inbox/{id}/thread`) the page was built from, so there is one rendering path. A 5 s poll added 2.5 s on
+average and 5 s at worst before the page even asked, so it could not show a new message within 2 s of
+ingestion; the events do, and a slow poll (30 s) remains for when the stream is down.
 
 Actions are ordinary form posts answered with a redirect (post/redirect/get), so they work without
 JavaScript and a reload never posts twice; the reply form carries a fresh idempotency key each time it is
@@ -144,7 +144,7 @@ class InboxController(Controller):
 
     @get("/list", name="inbox_list")
     async def list_fragment(self, request: Request[Any, Any, Any]) -> Template:
-        """The list alone, for htmx: refreshed by polling and by changing a filter."""
+        """The list alone, for htmx: refreshed on an event, by the fallback poll and by changing a filter."""
         principal = principal_of(request)
         context = await list_context(principal, _query(request), request.query_params.get("cursor"), _now(request))
         selected = request.query_params.get("selected", "")
@@ -178,7 +178,7 @@ class InboxController(Controller):
 
     @get("/{conversation_id:str}/thread", name="inbox_thread")
     async def thread(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
-        """The thread alone, for htmx polling; the person is looking at it, so it stays read."""
+        """The thread alone, for htmx (on an event or the fallback poll); the person is looking at it: it stays read."""
         principal = principal_of(request)
         conversation = await actions.mark_read(principal, parse_conversation_id(conversation_id))
         assert conversation.id is not None

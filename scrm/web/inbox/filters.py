@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from beanie import PydanticObjectId
 
 from scrm.inbox.conversations import ASSIGNEE_CHOICES, InboxFilter
+from scrm.inbox.search import MAX_QUERY_LENGTH
 from scrm.inbox.sla import SLA_FILTERS
 from scrm.models import ConversationStatus
 
@@ -32,6 +33,8 @@ class ListQuery:
     unread: bool = False
     blocked: bool = False
     sla: str = ""
+    q: str = ""
+    """Words to search for in the messages (`scrm.inbox.search`), cut to the longest search allowed."""
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ListQuery:
@@ -55,6 +58,7 @@ class ListQuery:
             unread=str(params.get("unread") or "") in ("1", "on", "true"),
             blocked=str(params.get("blocked") or "") in ("1", "on", "true"),
             sla=pick("sla", SLA_FILTERS),
+            q=str(params.get("q") or "").strip()[:MAX_QUERY_LENGTH],
         )
 
     def to_filter(self) -> InboxFilter:
@@ -70,6 +74,7 @@ class ListQuery:
             unread=self.unread,
             blocked=self.blocked,
             sla=self.sla or None,
+            q=self.q or None,
         )
 
     def query_string(self, **changes: str) -> str:
@@ -85,6 +90,7 @@ class ListQuery:
             "unread": "1" if self.unread else "",
             "blocked": "1" if self.blocked else "",
             "sla": self.sla,
+            "q": self.q,
         } | changes
         defaults = {"status": DEFAULT_STATUS, "assignee": "anyone"}
         kept = {k: v for k, v in values.items() if v and defaults.get(k) != v}

@@ -8,6 +8,7 @@ the times a story needs.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from scrm.sync import drain_raw_events
 from scrm.worker import pipeline_context
 from tests.connectors.meta.graph_server import GraphServer
 from tests.platform_fakes import META_CREDENTIALS, meta_headers
+from tests.platform_fakes import TestChannel as StoredChannel
+from tests.story_fixtures import deliver_round
 
 PAGE_ID = META_CREDENTIALS["page_id"]
 INSTAGRAM_ID = META_CREDENTIALS["instagram_account_id"]
@@ -142,3 +145,43 @@ async def deliver(client: httpx.AsyncClient, channel_id: object, body: bytes, se
     context = pipeline_context(settings, lambda: datetime.now(UTC))
     while await drain_raw_events(context):
         pass
+
+
+@dataclass(frozen=True)
+class Story:
+    """One Meta channel's story through the product: signed deliveries in, the API as the channel's admin, the
+    outbox out to ``graph``."""
+
+    client: httpx.AsyncClient
+    settings: Settings
+    graph: GraphServer
+    channel: StoredChannel
+    headers: dict[str, str]
+    http: httpx.AsyncClient
+    start: datetime
+
+    async def receive(self, body: bytes) -> None:
+        """Meta posts ``body`` to the channel's webhook; the pipeline records it."""
+        await deliver(self.client, self.channel.id, body, self.settings)
+
+    async def get(self, url: str, **params: str) -> httpx.Response:
+        return await self.client.get(url, params=params, headers=self.headers)
+
+    async def post(self, url: str, body: dict[str, Any]) -> httpx.Response:
+        return await self.client.post(url, json=body, headers=self.headers)
+
+    async def only_conversation(self) -> dict[str, Any]:
+        [conversation] = (await self.get("/api/v1/conversations")).json()["items"]
+        return dict(conversation)
+
+    async def thread(self, conversation_id: str) -> list[dict[str, Any]]:
+        """A conversation's messages through the API, oldest first."""
+        found = await self.get(f"/api/v1/conversations/{conversation_id}/messages")
+        return list(reversed(found.json()["items"]))
+
+    async def reply(self, conversation_id: str, key: str, **body: Any) -> httpx.Response:
+        return await self.post(f"/api/v1/conversations/{conversation_id}/replies", {"idempotency_key": key, **body})
+
+    async def send_queued(self) -> int:
+        """One delivery round, as the worker runs it."""
+        return await deliver_round(self.http)

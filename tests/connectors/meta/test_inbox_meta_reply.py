@@ -7,17 +7,14 @@ Deliveries come in signed through the ingress; what the forms queue is sent by d
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
-import respx
 
 from scrm.app import create_app
 from scrm.auth.accounts import add_member, create_user
-from scrm.db import Database
-from scrm.delivery import deliver_due
 from scrm.models import OutboundMessage, Role
 from scrm.settings import Settings
 from tests.auth.conftest import PASSWORD, MovableClock
@@ -26,35 +23,13 @@ from tests.conftest import serving
 from tests.connectors.meta.graph_server import GraphServer
 from tests.connectors.meta.stories import (
     CAMILLE,
-    CREDENTIALS,
     SHEENA,
-    deliver,
+    Story,
     feed_comment,
-    graph_server,
     message_in,
     whatsapp_text,
 )
-from tests.delivery_fixtures import delivery
 from tests.platform_fakes import TestChannel as StoredChannel
-from tests.platform_fakes import make_channel
-
-
-@pytest.fixture
-def start() -> datetime:
-    return datetime.now(UTC)
-
-
-@pytest.fixture
-def graph(start: datetime) -> Iterator[GraphServer]:
-    server = graph_server(start)
-    with respx.mock(assert_all_called=False) as router:
-        server.mount(router)
-        yield server
-
-
-@pytest.fixture
-async def channel(database: Database) -> StoredChannel:
-    return await make_channel("meta", CREDENTIALS)
 
 
 @pytest.fixture
@@ -67,6 +42,19 @@ async def web(settings: Settings, channel: StoredChannel, start: datetime) -> As
     async with serving(app) as http:
         assert (await log_in(http, "ana@example.com", PASSWORD, "/inbox")).status_code in (200, 303)
         yield http
+
+
+@pytest.fixture
+def story(
+    web: httpx.AsyncClient,
+    settings: Settings,
+    graph: GraphServer,
+    channel: StoredChannel,
+    http: httpx.AsyncClient,
+    start: datetime,
+) -> Story:
+    """The story as the browser has it: Meta's deliveries come in through the same app."""
+    return Story(web, settings, graph, channel, HTML, http, start)
 
 
 async def conversation_url(web: httpx.AsyncClient) -> str:
@@ -82,23 +70,13 @@ def hidden(page: httpx.Response, name: str, after: str) -> str:
     return found.group(1)
 
 
-async def send_queued(http: httpx.AsyncClient) -> None:
-    now = datetime.now(UTC)
-    await deliver_due(delivery(http, now), now)
-
-
 async def test_after_24_hours_on_whatsapp_the_composer_offers_approved_templates_and_sends_one(
-    web: httpx.AsyncClient,
-    settings: Settings,
-    graph: GraphServer,
-    channel: StoredChannel,
-    start: datetime,
-    http: httpx.AsyncClient,
+    web: httpx.AsyncClient, story: Story
 ) -> None:
-    graph.add_template("order_update", "en_US", "Hi {{1}}, your order {{2}} has shipped.")
-    graph.add_template("spring_sale", "en_US", "Spring sale!", status="REJECTED")
-    late = whatsapp_text(SHEENA, "wamid.IN9", "Where is my order?", start - timedelta(hours=30))
-    await deliver(web, channel.id, late, settings)
+    story.graph.add_template("order_update", "en_US", "Hi {{1}}, your order {{2}} has shipped.")
+    story.graph.add_template("spring_sale", "en_US", "Spring sale!", status="REJECTED")
+    late = whatsapp_text(SHEENA, "wamid.IN9", "Where is my order?", story.start - timedelta(hours=30))
+    await story.receive(late)
     url = await conversation_url(web)
 
     page = await web.get(url, headers=HTML)
@@ -118,25 +96,20 @@ async def test_after_24_hours_on_whatsapp_the_composer_offers_approved_templates
     sent = await web.post(f"{url}/meta/template", data={**form, "parameters": "Sheena\nA-1042\n"}, headers=HTML)
     assert sent.status_code == 303 and sent.headers["location"] == url
 
-    await send_queued(http)
-    [call] = graph.sends
+    await story.send_queued()
+    [call] = story.graph.sends
     assert call.body["type"] == "template" and call.body["template"]["name"] == "order_update"
     assert [p["text"] for p in call.body["template"]["components"][0]["parameters"]] == ["Sheena", "A-1042"]
     assert "Hi Sheena, your order A-1042 has shipped." in (await web.get(url, headers=HTML)).text
 
 
 async def test_a_messenger_contacts_comments_can_be_answered_publicly_or_privately_and_late_as_a_human_agent(
-    web: httpx.AsyncClient,
-    settings: Settings,
-    graph: GraphServer,
-    channel: StoredChannel,
-    start: datetime,
-    http: httpx.AsyncClient,
+    web: httpx.AsyncClient, story: Story
 ) -> None:
-    await deliver(web, channel.id, message_in("page", CAMILLE[0], "m_in_9", "Hi", start - timedelta(days=2)), settings)
-    comment = feed_comment("1043_777", "682498171943165_1043", CAMILLE, "Blue in M?", start - timedelta(hours=1))
-    await deliver(web, channel.id, comment, settings)
-    graph.comment_times["1043_777"] = start - timedelta(hours=1)
+    await story.receive(message_in("page", CAMILLE[0], "m_in_9", "Hi", story.start - timedelta(days=2)))
+    comment = feed_comment("1043_777", "682498171943165_1043", CAMILLE, "Blue in M?", story.start - timedelta(hours=1))
+    await story.receive(comment)
+    story.graph.comment_times["1043_777"] = story.start - timedelta(hours=1)
     url = await conversation_url(web)
 
     page = await web.get(url, headers=HTML)
@@ -162,10 +135,10 @@ async def test_a_messenger_contacts_comments_can_be_answered_publicly_or_private
     again = await web.get(url, headers=HTML)
     assert 'data-private-reply="sent"' in again.text and "Reply privately" not in again.text
 
-    await send_queued(http)
-    assert len(graph.sends) == 3
+    await story.send_queued()
+    assert len(story.graph.sends) == 3
     by_path: dict[str, list[dict[str, object]]] = {}
-    for s in graph.sends:
+    for s in story.graph.sends:
         by_path.setdefault(s.path, []).append(s.body)
     assert by_path["/1043_777/comments"] == [{"message": "Yes, in stock!"}]
     assert {"recipient": {"comment_id": "1043_777"}, "message": {"text": "Yes, sent you a photo."}} in by_path[
@@ -180,21 +153,12 @@ async def test_a_messenger_contacts_comments_can_be_answered_publicly_or_private
     assert await OutboundMessage.count() == 3
 
 
-async def test_the_comments_page_answers_people_who_never_wrote_a_message(
-    web: httpx.AsyncClient,
-    settings: Settings,
-    graph: GraphServer,
-    channel: StoredChannel,
-    start: datetime,
-    http: httpx.AsyncClient,
-) -> None:
+async def test_the_comments_page_answers_people_who_never_wrote_a_message(web: httpx.AsyncClient, story: Story) -> None:
     luc = ("3330000000000003", "Luc Bernard")
-    await deliver(
-        web, channel.id, feed_comment("1043_501", "682498171943165_1043", luc, "Open on Sunday?", start), settings
-    )
-    old = feed_comment("1043_502", "682498171943165_1043", luc, "Any news?", start - timedelta(days=8))
-    await deliver(web, channel.id, old, settings)
-    graph.comment_times["1043_501"] = start
+    await story.receive(feed_comment("1043_501", "682498171943165_1043", luc, "Open on Sunday?", story.start))
+    old = feed_comment("1043_502", "682498171943165_1043", luc, "Any news?", story.start - timedelta(days=8))
+    await story.receive(old)
+    story.graph.comment_times["1043_501"] = story.start
 
     page = await web.get("/inbox/meta/comments", headers=HTML)
     assert page.status_code == 200 and "Open on Sunday?" in page.text and "Luc Bernard" in page.text
@@ -230,8 +194,8 @@ async def test_the_comments_page_answers_people_who_never_wrote_a_message(
     )
     assert private.status_code == 303
 
-    await send_queued(http)
-    assert sorted((s.path, s.body.get("message")) for s in graph.sends) == [
+    await story.send_queued()
+    assert sorted((s.path, s.body.get("message")) for s in story.graph.sends) == [
         ("/1043_501/comments", "Yes, 9-13."),
         ("/me/messages", {"text": "See you!"}),
     ]

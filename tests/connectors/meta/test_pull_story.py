@@ -16,10 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 
 from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
-from scrm.db import Database
 from scrm.pulling import SyncResult
 from scrm.settings import Settings
 from scrm.sync import sync_channel
@@ -28,7 +26,8 @@ from tests.connectors.memory import START, FakeClock
 from tests.connectors.meta.graph_server import GraphServer
 from tests.connectors.meta.stories import CAMILLE, CREDENTIALS, NOOR, PAGE_ID, graph_server
 from tests.platform_fakes import TestChannel as StoredChannel
-from tests.platform_fakes import api_headers, make_channel
+from tests.platform_fakes import api_headers
+from tests.story_fixtures import mounted
 
 LUC = ("3330000000000003", "Luc Bernard")
 SAM = ("4440000000000004", "Sam Lee")
@@ -37,15 +36,9 @@ POSTS, MEDIA = 60, 30
 
 @pytest.fixture
 def graph() -> Iterator[GraphServer]:
-    server = graph_server(START)
-    with respx.mock(assert_all_called=False) as router:
-        server.mount(router)
+    """The Graph API's side of HTTP, on the fake clock's time."""
+    with mounted(graph_server(START)) as server:
         yield server
-
-
-@pytest.fixture
-async def channel(database: Database) -> StoredChannel:
-    return await make_channel("meta", CREDENTIALS)
 
 
 def day(n: float) -> datetime:

@@ -6,12 +6,11 @@ Only the platform is faked (`wechat_server`); MongoDB, the outbox, delivery and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import respx
 
 from scrm.db import Database
 from scrm.delivery import deliver_due
@@ -19,6 +18,7 @@ from scrm.models import Channel, ChannelStatus, Direction, Message, OutboundStat
 from tests.delivery_fixtures import delivery, person, queue, reload
 from tests.platform_fakes import WECHAT_CREDENTIALS, api_headers, make_channel
 from tests.platform_fakes import TestChannel as StoredChannel
+from tests.story_fixtures import mounted
 from tests.web.test_pages import signed_in_demo_owner
 
 from .wechat_server import OfficialAccountServer
@@ -29,15 +29,8 @@ OPENID = "oUser_wang_0001"
 @pytest.fixture
 def account(now: datetime) -> Iterator[OfficialAccountServer]:
     server = OfficialAccountServer(WECHAT_CREDENTIALS["app_id"], WECHAT_CREDENTIALS["app_secret"], now.timestamp())
-    with respx.mock(assert_all_called=False) as router:
-        server.mount(router)
+    with mounted(server):
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ Only WeCom's side of HTTP is faked (`wecom_server`); the ingress, MongoDB, the p
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import respx
 
 from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
 from scrm.db import Database
@@ -36,6 +35,7 @@ from tests.connectors.memory import FakeClock
 from tests.delivery_fixtures import delivery
 from tests.platform_fakes import WECOM_CREDENTIALS, api_headers, make_channel, wecom_delivery
 from tests.platform_fakes import TestChannel as StoredChannel
+from tests.story_fixtures import mounted
 
 from .wecom_server import ServerCrashed, WeComServer
 
@@ -56,15 +56,8 @@ class Moment:
 @pytest.fixture
 def server() -> Iterator[WeComServer]:
     fake = WeComServer(corp_id=WECOM_CREDENTIALS["corp_id"], secret=WECOM_CREDENTIALS["secret"], page_size=2)
-    with respx.mock(assert_all_called=False) as router:
-        fake.mount(router)
+    with mounted(fake):
         yield fake
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture

@@ -10,12 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import respx
 
 from scrm.channel_access import ChannelDirectory
 from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
@@ -25,12 +24,11 @@ from scrm.delivery import DeliveryContext, deliver_due
 from scrm.models import Channel, ChannelStatus, Contact, Conversation, OutboundMessage, OutboundStatus
 from scrm.models.sealed import SecretBox
 from scrm.platform_state import MongoTokenStore
-from scrm.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.connectors.memory import FakeClock
-from tests.pipeline.test_webhook_story import drain
-from tests.platform_fakes import X_CREDENTIALS, api_headers, make_channel, x_headers
+from tests.platform_fakes import X_CREDENTIALS, make_channel, x_headers
 from tests.platform_fakes import TestChannel as StoredChannel
+from tests.story_fixtures import ChannelStory, mounted
 
 from .x_server import XServer
 
@@ -58,15 +56,8 @@ def x(clock: FakeClock) -> Iterator[XServer]:
         clock=lambda: clock.now().timestamp(),
     )
     server.add_user(JORDAN, "Jordan Brinks", "furiouscamper")
-    with respx.mock(assert_all_called=False) as router:
-        server.mount(router)
+    with mounted(server):
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
 
 
 @pytest.fixture
@@ -81,24 +72,22 @@ def outbox(http: httpx.AsyncClient, clock: FakeClock) -> DeliveryContext:
     return context
 
 
-async def receive_dm(
-    client: httpx.AsyncClient, settings: Settings, channel: StoredChannel, x: XServer, text: str, event_id: str
-) -> Conversation:
+@pytest.fixture
+async def channel(database: Database) -> StoredChannel:
+    return await make_channel("x", X_CREDENTIALS)
+
+
+async def receive_dm(story: ChannelStory, x: XServer, text: str, event_id: str) -> Conversation:
+    """X posts Jordan's DM, signed with the app's consumer secret; the worker's pipeline records it."""
     body = json.dumps(x.dm_event(JORDAN, text, event_id)).encode()
-    response = await client.post(f"/webhooks/x/{channel.id}", content=body, headers=x_headers(body))
-    assert response.status_code == 200
-    await drain(settings)
-    found = await Conversation.find_one(Conversation.channel_id == channel.id)
-    assert found is not None and found.external_id == JORDAN
+    await story.receive(body, x_headers(body))
+    found = await story.conversation()
+    assert found.external_id == JORDAN
     return found
 
 
-async def reply(client: httpx.AsyncClient, headers: dict[str, str], conversation: Conversation, text: str) -> str:
-    url = f"/api/v1/conversations/{conversation.id}/replies"
-    response = await client.post(url, json={"text": text, "idempotency_key": f"x-{uuid.uuid4().hex}"}, headers=headers)
-    assert response.status_code == 201, response.text
-    row_id: str = response.json()["id"]
-    return row_id
+async def reply(story: ChannelStory, conversation: Conversation, text: str) -> str:
+    return await story.reply(conversation, text, f"x-{uuid.uuid4().hex}")
 
 
 async def row(row_id: str) -> OutboundMessage:
@@ -108,17 +97,10 @@ async def row(row_id: str) -> OutboundMessage:
 
 
 async def test_a_dm_is_answered_once_with_a_signed_dm_and_shows_in_the_conversation(
-    client: httpx.AsyncClient,
-    database: Database,
-    settings: Settings,
-    x: XServer,
-    outbox: DeliveryContext,
-    clock: FakeClock,
+    story: ChannelStory, x: XServer, outbox: DeliveryContext, clock: FakeClock
 ) -> None:
-    channel = await make_channel("x", X_CREDENTIALS)
-    conversation = await receive_dm(client, settings, channel, x, "Do you ship to Osaka?", "954491830116155396")
-    headers = await api_headers(channel.workspace_id)
-    row_id = await reply(client, headers, conversation, "Yes, in 3 to 5 days.")
+    conversation = await receive_dm(story, x, "Do you ship to Osaka?", "954491830116155396")
+    row_id = await reply(story, conversation, "Yes, in 3 to 5 days.")
 
     assert await deliver_due(outbox, clock.now()) == 1
     assert await deliver_due(outbox, clock.now()) == 0
@@ -127,7 +109,7 @@ async def test_a_dm_is_answered_once_with_a_signed_dm_and_shows_in_the_conversat
     assert (recipient, text) == (JORDAN, "Yes, in 3 to 5 days.")
     sent = await row(row_id)
     assert sent.status is OutboundStatus.SENT and sent.external_id == dm_event_id
-    thread = (await client.get(f"/api/v1/conversations/{conversation.id}/messages", headers=headers)).json()
+    thread = (await story.get(f"/api/v1/conversations/{conversation.id}/messages")).json()
     assert sorted((m["direction"], m["text"]) for m in thread["items"]) == [
         ("inbound", "Do you ship to Osaka?"),
         ("outbound", "Yes, in 3 to 5 days."),
@@ -139,23 +121,16 @@ async def test_a_dm_is_answered_once_with_a_signed_dm_and_shows_in_the_conversat
 
 
 async def test_an_empty_dm_window_holds_the_next_dm_until_its_reset_and_a_429_backs_off_until_reset(
-    client: httpx.AsyncClient,
-    database: Database,
-    settings: Settings,
-    x: XServer,
-    outbox: DeliveryContext,
-    clock: FakeClock,
+    story: ChannelStory, x: XServer, outbox: DeliveryContext, clock: FakeClock
 ) -> None:
-    channel = await make_channel("x", X_CREDENTIALS)
-    conversation = await receive_dm(client, settings, channel, x, "Hi!", "954491830116155397")
-    headers = await api_headers(channel.workspace_id)
+    conversation = await receive_dm(story, x, "Hi!", "954491830116155397")
     x.use_up("dm", reset_in=600)
     x.windows["dm"].remaining = 1  # one DM left in this window
-    first = await reply(client, headers, conversation, "Hello Jordan.")
+    first = await reply(story, conversation, "Hello Jordan.")
     assert await deliver_due(outbox, clock.now()) == 1
     assert (await row(first)).status is OutboundStatus.SENT
 
-    second = await reply(client, headers, conversation, "Anything else?")
+    second = await reply(story, conversation, "Anything else?")
     assert await deliver_due(outbox, clock.now()) == 1
     held = await row(second)
     dm_calls = [call for call, _ in x.calls if call == "dm"]
@@ -170,7 +145,7 @@ async def test_an_empty_dm_window_holds_the_next_dm_until_its_reset_and_a_429_ba
     assert [text for _, text, _ in x.dms] == ["Hello Jordan.", "Anything else?"]
 
     x.use_up("dm", reset_in=300)  # another client of the account spent the window: X answers 429
-    third = await reply(client, headers, conversation, "We are here until 18:00.")
+    third = await reply(story, conversation, "We are here until 18:00.")
     fresh = DeliveryContext(outbox.channels, outbox.tokens, outbox.http, outbox.buckets, clock.now)
     fresh._connectors["x"] = X(outbox.tokens, clock)  # a worker that has not seen the window run out
     assert await deliver_due(fresh, clock.now()) == 1
@@ -184,35 +159,29 @@ async def test_an_empty_dm_window_holds_the_next_dm_until_its_reset_and_a_429_ba
 
 
 async def test_a_revoked_token_marks_the_channel_unhealthy_and_the_dm_waits_for_reauthorisation(
-    client: httpx.AsyncClient,
-    database: Database,
-    settings: Settings,
-    x: XServer,
-    outbox: DeliveryContext,
-    clock: FakeClock,
-    http: httpx.AsyncClient,
+    story: ChannelStory, x: XServer, outbox: DeliveryContext, clock: FakeClock
 ) -> None:
-    channel = await make_channel("x", X_CREDENTIALS)
-    conversation = await receive_dm(client, settings, channel, x, "Still there?", "954491830116155398")
-    headers = await api_headers(channel.workspace_id)
-    row_id = await reply(client, headers, conversation, "Yes!")
+    conversation = await receive_dm(story, x, "Still there?", "954491830116155398")
+    row_id = await reply(story, conversation, "Yes!")
     x.revoked = True
 
     assert await deliver_due(outbox, clock.now()) == 1
     assert (await row(row_id)).status is OutboundStatus.QUEUED and x.dms == []
-    shown = (await client.get(f"/api/v1/channels/{channel.id}", headers=headers)).json()
+    shown = (await story.get(f"/api/v1/channels/{story.channel.id}")).json()
     assert shown["status"] == "unhealthy"
     assert shown["status_reason"].startswith("x: the bearer token or the account's access token is invalid or revoked")
     connector = X(outbox.tokens, clock)
-    assert (await connector.check_credentials(http, X_CREDENTIALS) or "").startswith("x: the bearer token")
+    assert (await connector.check_credentials(story.http, X_CREDENTIALS) or "").startswith("x: the bearer token")
 
     x.reauthorise("4337869213-renewed", "renewed-secret", "renewed-bearer")
     renewed = {"access_token": "4337869213-renewed", "access_token_secret": "renewed-secret"}
     renewed |= {"bearer_token": "renewed-bearer"}
-    response = await client.patch(f"/api/v1/channels/{channel.id}", json={"credentials": renewed}, headers=headers)
+    response = await story.client.patch(
+        f"/api/v1/channels/{story.channel.id}", json={"credentials": renewed}, headers=story.headers
+    )
     assert response.status_code == 200
-    assert await connector.check_credentials(http, {**X_CREDENTIALS, **renewed}) is None
+    assert await connector.check_credentials(story.http, {**X_CREDENTIALS, **renewed}) is None
     assert await deliver_due(outbox, clock.now()) == 1
     assert (await row(row_id)).status is OutboundStatus.SENT and [t for _, t, _ in x.dms] == ["Yes!"]
-    stored = await Channel.get(channel.id)
+    stored = await Channel.get(story.channel.id)
     assert stored is not None and stored.status is ChannelStatus.ACTIVE
