@@ -19,7 +19,15 @@ from scrm.worker import running_worker
 
 def serve(app: Litestar, host: str, port: int, log_level: str) -> None:
     """Serve `app` with uvicorn until SIGINT or SIGTERM; uvicorn finishes in-flight requests first."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=True, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=True,
+        lifespan="on",
+        timeout_graceful_shutdown=5,  # open server-sent event streams must not hold a shutdown for long
+    )
     server = uvicorn.Server(config)
     server.run()
     if not server.started:
