@@ -3,8 +3,8 @@
 Runs `scrm webhooks` (uvicorn) and `scrm worker` as real processes against a loaded workspace, sends signed
 Telegram deliveries at a steady rate, each to a different existing conversation of the workspace, and polls
 the owner's default view (open conversations, newest activity first) with `list_conversations`, the query
-behind `/inbox/list`, at the page's own interval (`hx-trigger="every 5s"` in `inbox_list.html`) and at 1 s
-for comparison. A poll reads the page of 30, then follows the cursor (as scrolling does) until it reaches
+behind `/inbox/list`, every 5 s (the page's interval before it refreshed on server-sent events; `bench/inbox_sse.py`
+measures those) and every 1 s. A poll reads the page of 30, then follows the cursor (as scrolling does) until it reaches
 activity older than its previous poll, so every arrival since then is seen on the poll that could show it.
 
 Latencies count from the moment the ingress answered 200 (the delivery is durably stored):
@@ -40,7 +40,7 @@ from scrm.models import Conversation, ConversationStatus, Message, WorkerHeartbe
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_POLL_SECONDS = 5.0
-"""The inbox list's `hx-trigger="every 5s"`."""
+"""The inbox list's `hx-trigger="every 5s"` before the page refreshed on `inbox-changed` events."""
 FAST_POLL_SECONDS = 1.0
 MARGIN_SECONDS = 3.0
 """A poll scrolls back to its previous poll's start minus this (a message sorts by its platform time, in whole

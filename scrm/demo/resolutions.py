@@ -39,17 +39,17 @@ async def resolve_conversations(
         if spec["status"] != ConversationStatus.RESOLVED.value:
             continue
         found = await find_conversation(data, spec, channels)
-        if found is None or found["status"] == ConversationStatus.RESOLVED.value:
+        if found is None:
             continue
         workspace_id, conversation_id = found["workspace_id"], PydanticObjectId(found["_id"])
-        assignee = found.get("assignee_id")
-        principal = (
-            await member_principal(workspace_id, assignee) if assignee is not None else owner_principal(workspace_id)
-        )
-        at = timeline.at(spec, "resolved_minutes_ago")
-        await set_status(principal, conversation_id, ConversationStatus.RESOLVED, at)
-        await _survey_sent(WorkspaceScope(workspace_id), conversation_id)
-        resolved += 1
+        if found["status"] != ConversationStatus.RESOLVED.value:
+            assignee = found.get("assignee_id")
+            principal = await member_principal(workspace_id, assignee) if assignee else owner_principal(workspace_id)
+            await set_status(
+                principal, conversation_id, ConversationStatus.RESOLVED, timeline.at(spec, "resolved_minutes_ago")
+            )
+            resolved += 1
+        await _survey_sent(WorkspaceScope(workspace_id), conversation_id)  # also after a load stopped in between
     return resolved
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from beanie import PydanticObjectId
 from beanie.operators import In
@@ -11,6 +11,24 @@ from beanie.operators import In
 from scrm.models import Channel, Comment, Contact, Conversation, Message, Post, Workspace
 
 RECENT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Age:
+    """A time span for people: `count` of `unit` (`now`, `minutes`, `hours` or `days`)."""
+
+    unit: str
+    count: int
+
+
+def age_of(then: datetime, now: datetime) -> Age:
+    """How long ago `then` was, rounded down to the largest whole unit (under a minute is `now`)."""
+    then = then if then.tzinfo is not None else then.replace(tzinfo=UTC)
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return Age(unit, seconds // size)
+    return Age("now", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +40,9 @@ class ChannelRow:
     status: str
     reason: str = ""
     """Why the channel needs attention, as its platform's connector said (shown under an unhealthy status)."""
+    id: str = ""
+    checked_ago: Age | None = None
+    """How long ago the platform was last asked about the channel's credentials; None: never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +67,11 @@ class Overview:
     comments: list[ActivityRow]
 
 
-async def find_overview(workspace: Workspace | None) -> Overview | None:
+async def find_overview(workspace: Workspace | None, now: datetime | None = None) -> Overview | None:
     """The overview of the signed-in user's workspace, or None when they have none."""
     if workspace is None or workspace.id is None:
         return None
+    now = now or datetime.now(UTC)
     ws = workspace.id
     channels = await Channel.find(Channel.workspace_id == ws).sort("+name").to_list()
     channel_names = {c.id: c.name for c in channels}
@@ -63,7 +85,17 @@ async def find_overview(workspace: Workspace | None) -> Overview | None:
         "posts": await Post.find(Post.workspace_id == ws).count(),
         "comments": await Comment.find(Comment.workspace_id == ws).count(),
     }
-    rows = [ChannelRow(c.name, c.platform, c.status.value, c.status_reason) for c in channels]
+    rows = [
+        ChannelRow(
+            c.name,
+            c.platform,
+            c.status.value,
+            c.status_reason,
+            id=str(c.id),
+            checked_ago=age_of(c.credentials_checked_at, now) if c.credentials_checked_at else None,
+        )
+        for c in channels
+    ]
     return Overview(workspace.display_name or workspace.name, counts, rows, conversations, comments)
 
 

@@ -20,13 +20,13 @@ from pymongo.errors import DuplicateKeyError
 
 from scrm.auth.clock import now_of
 from scrm.auth.roles import Permission, Principal
-from scrm.auth.ui.signed_in import check_csrf, safe_next
+from scrm.auth.ui.signed_in import safe_next
 from scrm.auth.visibility import channel_filter
 from scrm.inbox import availability, teams
 from scrm.inbox.conversations import InboxInputError, user_id_of
 from scrm.models import DEFAULT_CAPACITY, AgentStatus, Channel, NotInWorkspace
 from scrm.web.errors import handle_error
-from scrm.web.inbox.pages import principal_of, signed_in_of
+from scrm.web.inbox.pages import form_principal, principal_of, signed_in_of
 from scrm.web.pages import page_context
 
 STATUSES = tuple(s.value for s in AgentStatus)
@@ -89,7 +89,7 @@ def _capacity(value: str, default: int | None) -> int | None:
 
 def _admin(request: Request[Any, Any, Any], data: TeamForm | StatusForm | None = None) -> Principal:
     if data is not None:
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
+        return form_principal(request, data, Permission.MANAGE_MEMBERS)
     return principal_of(request, Permission.MANAGE_MEMBERS)
 
 
@@ -209,8 +209,7 @@ class AvailabilityPageController(Controller):
     @post("/me", name="availability_me")
     async def set_mine(self, request: Request[Any, Any, Any], data: URLEncodedBody[StatusForm]) -> Redirect:
         """Go online, away or offline."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.WORK_INBOX)
+        principal = form_principal(request, data, Permission.WORK_INBOX)
         me = user_id_of(principal)
         if me is None or data.status not in STATUSES:
             raise InboxInputError(f"Choose a status: {', '.join(STATUSES)}")

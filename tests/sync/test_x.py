@@ -18,29 +18,19 @@ from scrm.models import Channel, ChannelStatus, Comment, Contact, Follow, Post, 
 from scrm.settings import Settings
 from scrm.worker import pipeline_context
 from tests.connectors.memory import FakeClock
-from tests.connectors.x.x_server import XServer
+from tests.connectors.x.x_server import XServer, channel_server
 from tests.platform_fakes import X_CREDENTIALS, api_headers, make_channel
 from tests.platform_fakes import TestChannel as StoredChannel
 
 from .conftest import Puller
 
-ACCOUNT = X_CREDENTIALS["user_id"]
 PEOPLE = 1_150
 """Followers: two pages of 1000 (``max_results`` 1000)."""
 
 
 @pytest.fixture
 def x(platform: respx.MockRouter, clock: FakeClock) -> XServer:
-    creds = X_CREDENTIALS
-    server = XServer(
-        creds["consumer_key"],
-        creds["consumer_secret"],
-        creds["access_token"],
-        creds["access_token_secret"],
-        creds["bearer_token"],
-        ACCOUNT,
-        clock=lambda: clock.now().timestamp(),
-    )
+    server = channel_server(lambda: clock.now().timestamp())
     for n in range(PEOPLE):
         server.add_user(str(5_000_000 + n), f"Person {n}", f"person{n}")
         server.follow(str(5_000_000 + n))

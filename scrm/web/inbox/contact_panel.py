@@ -21,7 +21,6 @@ from litestar.types import ExceptionHandlersMap
 
 from scrm.auth.clock import now_of
 from scrm.auth.roles import Permission, Principal
-from scrm.auth.ui.signed_in import check_csrf
 from scrm.contacts import merge_actions
 from scrm.contacts.editing import ContactInputError, edit_contact, parse_attribute_lines, set_blocked, visible_contact
 from scrm.contacts.merge import MergeRefused
@@ -33,7 +32,7 @@ from scrm.models import Channel, Contact
 from scrm.web.errors import handle_error
 from scrm.web.inbox.controller import UI_ERRORS
 from scrm.web.inbox.filters import ListQuery
-from scrm.web.inbox.pages import principal_of, signed_in_of
+from scrm.web.inbox.pages import form_principal, principal_of, signed_in_of
 from scrm.web.pages import page_context
 
 
@@ -71,12 +70,6 @@ def _contact_id(value: str) -> PydanticObjectId:
     if not PydanticObjectId.is_valid(value):
         raise ClientException(f"No contact {value!r}")
     return PydanticObjectId(value)
-
-
-def _editor(request: Request[Any, Any, Any], data: ContactForm) -> Principal:
-    """The signed-in person, who must be allowed to edit contacts, once the form's CSRF token checks out."""
-    check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-    return principal_of(request, Permission.EDIT_CONTACTS)
 
 
 def _is_htmx(request: Request[Any, Any, Any]) -> bool:
@@ -133,7 +126,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Template | Redirect:
         """Save the edit form; a wrong field comes back in the form with what is wrong (422 without htmx)."""
-        principal = _editor(request, data)
+        principal = form_principal(request, data, Permission.EDIT_CONTACTS)
         oid = _contact_id(contact_id)
         try:
             changes = {
@@ -161,7 +154,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Redirect:
         """Block (`blocked=1`) or unblock (`blocked=0`) the contact."""
-        principal = _editor(request, data)
+        principal = form_principal(request, data, Permission.EDIT_CONTACTS)
         await set_blocked(principal, _contact_id(contact_id), data.blocked == "1", now_of(request.app.state))
         return _back(data)
 
@@ -209,7 +202,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Redirect:
         """Merge the contact `other` into this one (this one stays), after the preview."""
-        principal = _editor(request, data)
+        principal = form_principal(request, data, Permission.EDIT_CONTACTS)
         now = now_of(request.app.state)
         await merge_actions.merge(principal, _contact_id(data.other), _contact_id(contact_id), now)
         return _back(data)
@@ -219,7 +212,7 @@ class ContactPanelController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[str], data: URLEncodedBody[ContactForm]
     ) -> Redirect:
         """Undo a merge of the history: both contacts as they were."""
-        principal = _editor(request, data)
+        principal = form_principal(request, data, Permission.EDIT_CONTACTS)
         named = _contact_id(data.merge) if data.merge else None
         await merge_actions.unmerge(principal, _contact_id(contact_id), named, now_of(request.app.state))
         return _back(data)

@@ -27,7 +27,6 @@ from litestar.types import ExceptionHandlersMap
 
 from scrm.auth.clock import now_of
 from scrm.auth.roles import Permission
-from scrm.auth.ui.signed_in import check_csrf
 from scrm.inbox import actions, notes, replies
 from scrm.inbox.actions import parse_conversation_id
 from scrm.inbox.availability import note_activity
@@ -41,7 +40,7 @@ from scrm.web.errors import handle_error
 from scrm.web.inbox import meta_reply
 from scrm.web.inbox import sla as sla_page
 from scrm.web.inbox.filters import ListQuery
-from scrm.web.inbox.pages import conversation_context, list_context, principal_of, signed_in_of
+from scrm.web.inbox.pages import conversation_context, form_principal, list_context, principal_of, signed_in_of
 from scrm.web.inbox.presence import PresenceForm, csat_context, presence_context, presence_poll, presence_signal
 from scrm.web.inbox.window_text import refusal_detail, request_language
 from scrm.web.pages import page_context
@@ -130,8 +129,7 @@ class InboxController(Controller):
     @post("/bulk", name="inbox_bulk")
     async def bulk(self, request: Request[Any, Any, Any], data: URLEncodedBody[BulkForm]) -> Redirect:
         """Resolve, reopen, assign to me or label the conversations ticked in the list."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.WORK_INBOX)
+        principal = form_principal(request, data, Permission.WORK_INBOX)
         change = BulkChange(
             status=BULK_STATUS.get(data.action),
             assignee_id=user_id_of(principal) if data.action == "assign_me" else None,
@@ -223,8 +221,7 @@ class InboxController(Controller):
 
     async def _act(self, request: Request[Any, Any, Any], conversation_id: str, data: InboxForm) -> Any:
         """Check the form's CSRF token and return the principal allowed to work the inbox."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        return principal_of(request, Permission.WORK_INBOX)
+        return form_principal(request, data, Permission.WORK_INBOX)
 
     def _back(self, conversation_id: str, data: InboxForm) -> Redirect:
         query = ListQuery.from_params(dict(parse_qsl(data.filters))).query_string()
@@ -268,8 +265,7 @@ class InboxController(Controller):
         data: URLEncodedBody[meta_reply.MetaForm],
     ) -> Redirect | Template:
         """Reply publicly or privately to a comment from the comments page."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.WORK_INBOX)
+        principal = form_principal(request, data, Permission.WORK_INBOX)
         form = msgspec.structs.replace(data, comment_id=comment_id)
         try:
             await meta_reply.act(request, principal, None, action, form, _now(request))
@@ -291,8 +287,7 @@ class InboxController(Controller):
         data: URLEncodedBody[meta_reply.MetaForm],
     ) -> Redirect | Template:
         """A WhatsApp template, a HUMAN_AGENT message, or a public or private reply to the contact's comment."""
-        check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-        principal = principal_of(request, Permission.WORK_INBOX)
+        principal = form_principal(request, data, Permission.WORK_INBOX)
         try:
             await meta_reply.act(request, principal, conversation_id, action, data, _now(request))
         except meta_reply.MetaReplyFailed as exc:

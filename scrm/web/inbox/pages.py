@@ -5,14 +5,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from beanie import PydanticObjectId
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 
 from scrm.auth.roles import Permission, Principal
-from scrm.auth.ui.signed_in import SignedIn
+from scrm.auth.ui.signed_in import SignedIn, check_csrf
 from scrm.auth.visibility import channel_filter
 from scrm.inbox.actions import labels_in_use
 from scrm.inbox.conversations import COUNT_CAP, list_conversations, user_id_of
@@ -39,6 +39,19 @@ def principal_of(request: Request[Any, Any, Any], permission: Permission = Permi
     if not principal.can(permission):
         raise PermissionDeniedException(f"The {principal.role.value} role may not do this ({permission.value}).")
     return principal
+
+
+class SignedForm(Protocol):
+    """A posted form carrying the session's CSRF token."""
+
+    @property
+    def csrf_token(self) -> str: ...
+
+
+def form_principal(request: Request[Any, Any, Any], data: SignedForm, permission: Permission) -> Principal:
+    """Who posted the form, allowed `permission`, once its CSRF token matches the session's; 403 otherwise."""
+    check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
+    return principal_of(request, permission)
 
 
 async def list_context(

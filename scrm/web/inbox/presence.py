@@ -11,13 +11,12 @@ from litestar.response import Template
 
 from scrm.auth.clock import now_of
 from scrm.auth.roles import Permission, Principal
-from scrm.auth.ui.signed_in import check_csrf
 from scrm.inbox import presence
 from scrm.inbox.actions import parse_conversation_id
 from scrm.inbox.conversations import InboxInputError
 from scrm.inbox.csat import latest_survey
 from scrm.models import PresenceState
-from scrm.web.inbox.pages import principal_of, signed_in_of
+from scrm.web.inbox.pages import form_principal, principal_of, signed_in_of
 from scrm.web.pages import page_context
 
 SIGNALS = {"viewing": PresenceState.VIEWING, "typing": PresenceState.TYPING}
@@ -58,8 +57,7 @@ async def presence_poll(request: Request[Any, Any, Any], conversation_id: str) -
 
 async def presence_signal(request: Request[Any, Any, Any], conversation_id: str, data: PresenceForm) -> Template:
     """The reply box says I am typing, or the page says I left; answers the others present."""
-    check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-    principal = principal_of(request, Permission.WORK_INBOX)
+    principal = form_principal(request, data, Permission.WORK_INBOX)
     oid = parse_conversation_id(conversation_id)
     now = now_of(request.app.state)
     if data.state == "left":

@@ -14,11 +14,10 @@ from litestar import Request
 from litestar.response import Redirect, Template
 
 from scrm.auth.roles import Principal
-from scrm.auth.ui.signed_in import check_csrf
 from scrm.inbox import sla_settings
 from scrm.inbox.business_hours import WEEKDAYS, ScheduleError
 from scrm.models import Channel
-from scrm.web.inbox.pages import principal_of, signed_in_of
+from scrm.web.inbox.pages import form_principal, principal_of, signed_in_of
 from scrm.web.inbox.sla_chip import MANAGE_SLA
 from scrm.web.pages import page_context
 
@@ -135,8 +134,7 @@ async def show_settings(request: Request[Any, Any, Any]) -> Template:
 
 async def save_hours(request: Request[Any, Any, Any], data: HoursFormData, now: datetime) -> Redirect | Template:
     """POST: store the business hours, or show the page again saying what is wrong."""
-    check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-    principal = principal_of(request, MANAGE)
+    principal = form_principal(request, data, MANAGE)
     lines = (data.day0, data.day1, data.day2, data.day3, data.day4, data.day5, data.day6)
     try:
         await sla_settings.save_hours(principal.scope, hours_from(data), now, principal.actor)
@@ -149,8 +147,7 @@ async def save_hours(request: Request[Any, Any, Any], data: HoursFormData, now: 
 
 async def save_policy(request: Request[Any, Any, Any], data: PolicyFormData, now: datetime) -> Redirect | Template:
     """POST: store the SLA policy, or show the page again saying what is wrong."""
-    check_csrf(signed_in_of(request).csrf_token, data.csrf_token)
-    principal = principal_of(request, MANAGE)
+    principal = form_principal(request, data, MANAGE)
     try:
         await sla_settings.save_policy(principal.scope, policy_from(data), now, principal.actor)
     except ScheduleError as exc:

@@ -30,7 +30,7 @@ from tests.platform_fakes import X_CREDENTIALS, make_channel, x_headers
 from tests.platform_fakes import TestChannel as StoredChannel
 from tests.story_fixtures import ChannelStory, mounted
 
-from .x_server import XServer
+from .x_server import XServer, channel_server
 
 JORDAN = "3001969357"
 
@@ -45,16 +45,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def x(clock: FakeClock) -> Iterator[XServer]:
     """X's side of HTTP for the app and the channel's account, with one customer."""
-    creds = X_CREDENTIALS
-    server = XServer(
-        creds["consumer_key"],
-        creds["consumer_secret"],
-        creds["access_token"],
-        creds["access_token_secret"],
-        creds["bearer_token"],
-        creds["user_id"],
-        clock=lambda: clock.now().timestamp(),
-    )
+    server = channel_server(lambda: clock.now().timestamp())
     server.add_user(JORDAN, "Jordan Brinks", "furiouscamper")
     with mounted(server):
         yield server

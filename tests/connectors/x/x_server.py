@@ -29,6 +29,8 @@ from urllib.parse import quote, unquote
 import httpx
 import respx
 
+from tests.platform_fakes import X_CREDENTIALS
+
 API = "https://api.x.com"
 WINDOW_SECONDS = 15 * 60
 DM_LIMIT = 15
@@ -255,3 +257,17 @@ class XServer:
         if post.replied_to:
             found["referenced_tweets"] = [{"type": "replied_to", "id": post.replied_to}]
         return found
+
+
+def channel_server(clock: Callable[[], float]) -> XServer:
+    """X's side for the test channel (``X_CREDENTIALS``): its app, its tokens and its account, on ``clock``."""
+    creds = X_CREDENTIALS
+    return XServer(
+        creds["consumer_key"],
+        creds["consumer_secret"],
+        creds["access_token"],
+        creds["access_token_secret"],
+        creds["bearer_token"],
+        creds["user_id"],
+        clock=clock,
+    )
