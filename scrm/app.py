@@ -23,6 +23,7 @@ from scrm.auth.ui.middleware import SignedInMiddleware
 from scrm.health import health
 from scrm.lifespan import resources_lifespan
 from scrm.settings import Settings
+from scrm.web.channel_checks import ChannelCheckPageController
 from scrm.web.errors import handle_error
 from scrm.web.inbox.contact_panel import ContactPanelController, ThreadHistoryController
 from scrm.web.inbox.controller import InboxController
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = Fal
     handlers: list[ControllerRouterHandler] = [
         health,
         PagesController,
+        ChannelCheckPageController,
         LoginController,
         AccountController,
         InboxController,

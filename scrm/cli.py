@@ -21,6 +21,7 @@ from scrm.search_commands import inbox
 from scrm.settings import Settings
 from scrm.sync_command import sync
 from scrm.team_commands import teams
+from scrm.waiting_commands import backfill_waiting_command
 
 console = Console(stderr=True)
 
@@ -69,6 +70,7 @@ main.add_command(sync)
 main.add_command(channels)
 main.add_command(teams)
 main.add_command(inbox)
+inbox.add_command(backfill_waiting_command)
 
 
 @main.command()

@@ -160,7 +160,7 @@ async def _record_messages(
         if created or stored.get("handled_at") is None:  # a replay re-applies the idempotent part
             reopen = stored["contact_id"] not in blocked  # a blocked contact's message is kept, reopens nothing
             reopen = reopen and stored["conversation_id"] not in rating  # a survey rating: stays resolved
-            touch = Touch(item.at, _preview(item), True, int(created), reopen)
+            touch = Touch(item.at, _preview(item), True, int(created), reopen, item.at if reopen else None)
             merge_touch(touches, stored["conversation_id"], touch)
         if not created and item.edited_at is not None and item.text != stored.get("text"):
             edited = {"text": item.text, "search_text": search_tokens(item.text), "edited_at": item.edited_at}

@@ -52,6 +52,8 @@ class ConversationOut(msgspec.Struct):
     snoozed_until: datetime | None
     sla: SlaOut | None = None
     """The current SLA cycle read now (null when no policy timed the conversation)."""
+    waiting_since: datetime | None = None
+    """Since when the contact has been waiting for an answer (null: answered, or nothing unanswered)."""
 
 
 class ConversationPage(msgspec.Struct):
@@ -108,12 +110,14 @@ class ReplyOut(msgspec.Struct):
 
 
 class BulkIn(msgspec.Struct, forbid_unknown_fields=True):
-    """One change for many conversations: a status (not snoozed), an assignee (null: nobody) and/or a label."""
+    """One change for many conversations: a status (not snoozed), an assignee (null: nobody), a label and/or a team."""
 
     ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=bulk.MAX_SELECTION)]
     status: Literal["open", "pending", "resolved"] | None = None
     assignee_id: str | msgspec.UnsetType | None = msgspec.UNSET
     add_label: Label | None = None
+    team_id: str | msgspec.UnsetType | None = msgspec.UNSET
+    """Move them to this team's queue (null: to no team); assignees stay."""
 
 
 class BulkOut(msgspec.Struct):
@@ -139,6 +143,7 @@ def conversation_out(conversation: Conversation, now: datetime | None = None) ->
         unread_count=conversation.unread_count,
         snoozed_until=conversation.snoozed_until,
         sla=sla_out(conversation.sla, now),
+        waiting_since=conversation.waiting_since,
     )
 
 
@@ -168,6 +173,8 @@ async def change_many(principal: Principal, data: BulkIn, now: datetime | None =
         assignee_id=assignee,
         unassign=data.assignee_id is None,
         add_label=data.add_label,
+        team_id=None if isinstance(data.team_id, msgspec.UnsetType) else teams.parse_team_ref(data.team_id),
+        no_team=not isinstance(data.team_id, msgspec.UnsetType) and not data.team_id,
     )
     ids = [actions.parse_conversation_id(i) for i in data.ids if PydanticObjectId.is_valid(i)]
     return BulkOut(await bulk.apply_to_many(principal, ids, change, now))
@@ -198,6 +205,11 @@ SearchQuery = QueryParameter(
         "Only those with a message (ours or the contact's) containing every word of `q`: whole words, any case; "
         "Chinese by its characters (`还没到` finds 快递一个星期了还没到). The 1,000 most recent matches at most."
     ),
+)
+SORT_HELP = (
+    "`recent` (default): latest activity first. `waiting`: longest waiting for an answer first (`waiting_since`: "
+    "the contact wrote and no agent has replied since), then the others by latest activity. A cursor belongs to "
+    "its sort."
 )
 AssigneeFilter = Annotated[
     str, QueryParameter(description="`anyone` (default), `me` (a signed-in user), `unassigned`, or a user id.")
@@ -235,6 +247,7 @@ class ConversationsController(Controller):
         blocked: Annotated[bool, QueryParameter(description="Only blocked contacts' (left out otherwise).")] = False,
         sla: Annotated[SlaFilter | None, QueryParameter(description="Only SLA breached or at risk.")] = None,
         q: Annotated[str | None, SearchQuery] = None,
+        sort: Annotated[Literal["recent", "waiting"], QueryParameter(description=SORT_HELP)] = "recent",
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> ConversationPage:
@@ -252,6 +265,7 @@ class ConversationsController(Controller):
             sla=sla,
             now=now,
             q=q,
+            sort=sort,
         )
         found = await list_conversations(principal, wanted, cursor, limit)
         items = [conversation_out(r.conversation, now) for r in found.rows]
@@ -265,7 +279,7 @@ class ConversationsController(Controller):
         status_code=200,
     )
     async def bulk_change(self, principal: Caller, data: JSONBody[BulkIn], now: Now) -> BulkOut:
-        """Resolve, reopen or set pending, assign or unassign, or label up to 200 conversations in one call."""
+        """Resolve, reopen or set pending, assign or unassign, label or move to a team up to 200 conversations."""
         return await change_many(principal, data, now)
 
     @get("/{conversation_id:str}", guards=READ, summary="Get a conversation")

@@ -1,4 +1,4 @@
-"""Working many conversations at once: resolve, reopen, assign or label a selection in one update.
+"""Working many conversations at once: resolve, reopen, assign, label or move to a team a selection in one update.
 
 The selection is matched on the workspace and the principal's reach like every single action, so ids the
 principal may not see are silently left out; the answer says how many conversations were matched.
@@ -17,7 +17,7 @@ from scrm.inbox.actions import check_assignable, clean_label
 from scrm.inbox.conversations import InboxInputError, reach
 from scrm.inbox.csat import offer_surveys
 from scrm.inbox.sla import stop_resolutions
-from scrm.models import Conversation, ConversationStatus
+from scrm.models import Conversation, ConversationStatus, Team
 
 MAX_SELECTION = 200
 
@@ -30,6 +30,10 @@ class BulkChange:
     assignee_id: PydanticObjectId | None = None
     unassign: bool = False
     add_label: str | None = None
+    team_id: PydanticObjectId | None = None
+    """Move them to this team's queue (their assignees stay, as for one conversation)."""
+    no_team: bool = False
+    """Take them out of any team's queue."""
 
 
 async def _update(principal: Principal, change: BulkChange) -> dict[str, Any]:
@@ -45,8 +49,12 @@ async def _update(principal: Principal, change: BulkChange) -> dict[str, Any]:
         update.setdefault("$set", {})["assignee_id"] = None if change.unassign else change.assignee_id
     if change.add_label:
         update["$addToSet"] = {"labels": clean_label(change.add_label)}
+    if change.team_id is not None or change.no_team:
+        if change.team_id is not None and await principal.scope.count(Team, {"_id": change.team_id}) == 0:
+            raise InboxInputError(f"Team {change.team_id} is not a team of this workspace")
+        update.setdefault("$set", {})["team_id"] = None if change.no_team else change.team_id
     if not update:
-        raise InboxInputError("Say what to change: a status, an assignee or a label")
+        raise InboxInputError("Say what to change: a status, an assignee, a label or a team")
     return update
 
 

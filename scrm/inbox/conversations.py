@@ -25,6 +25,9 @@ ASSIGNEE_CHOICES = ("anyone", "me", "unassigned")
 NAMED_CHANNELS = 100
 """Up to this many channels, a list names them (see `by_channel`); MongoDB merges at most 200 index ranges."""
 _CURSOR = re.compile(r"^(\d+|-)\.([0-9a-f]{24})$")
+SORTS = ("recent", "waiting")
+"""`recent`: latest activity first; `waiting`: longest waiting first (`waiting_since`), then the others by activity."""
+_WAITING_CURSOR = re.compile(r"^w(\d+)\.([0-9a-f]{24})$")
 
 
 class InboxInputError(ValueError):
@@ -51,6 +54,8 @@ class InboxFilter:
     """The clock the SLA filter compares due times with (None: the current time)."""
     q: str | None = None
     """Words the conversation's messages must contain (see `scrm.inbox.search`); the newest 1,000 matches."""
+    sort: str = "recent"
+    """One of SORTS: `recent` (latest activity first) or `waiting` (longest waiting for an answer first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +102,16 @@ async def list_conversations(
         return ConversationList([], None, dict.fromkeys((s.value for s in ConversationStatus), 0))
     base = await by_channel(principal, base)
     status = {} if wanted.status is None else {"status": wanted.status.value}
-    query = principal.scope.find(Conversation, base, status, after(cursor))
-    found = await query.sort("-last_message_at", "-_id").limit(limit + 1).to_list()
+    if wanted.sort not in SORTS:
+        raise InboxInputError(f"Unknown sort {wanted.sort!r}: use {' or '.join(SORTS)}")
+    if wanted.sort == "waiting":
+        found = await _waiting_first(principal, [base, status], cursor, limit)
+    else:
+        query = principal.scope.find(Conversation, base, status, after(cursor))
+        found = await query.sort("-last_message_at", "-_id").limit(limit + 1).to_list()
     page = found[:limit]
-    more = encode_cursor(page[-1]) if len(found) > limit else None
+    encode = encode_waiting_cursor if wanted.sort == "waiting" else encode_cursor
+    more = encode(page[-1]) if len(found) > limit else None
     return ConversationList(await rows_of(principal, page), more, await status_counts(principal, base))
 
 
@@ -235,6 +246,51 @@ def encode_cursor(conversation: Conversation) -> str:
     """The cursor after this conversation: its last activity (ms) and id, so that ties stay exact."""
     at = conversation.last_message_at
     return f"{round(at.timestamp() * 1000) if at else '-'}.{conversation.id}"
+
+
+async def _waiting_first(
+    principal: Principal, filters: list[dict[str, Any]], cursor: str | None, limit: int
+) -> list[Conversation]:
+    """Up to `limit + 1` conversations after the cursor: those waiting, longest first, then the others by activity.
+
+    Two ranges read one after the other, each in its own index order: (`waiting_since`, `_id`) ascending, then
+    (`last_message_at`, `_id`) descending among those not waiting. A cursor says which range it is in (`w…` in
+    the first, `i` and an activity cursor in the second), so a page that spans both continues exactly.
+    """
+    found: list[Conversation] = []
+    idle_cursor: str | None = None
+    if cursor and cursor.startswith("i"):
+        idle_cursor = cursor[1:] or None
+        after(idle_cursor)  # a malformed rest is refused like any cursor
+    else:
+        waiting = {"waiting_since": {"$ne": None}}
+        query = principal.scope.find(Conversation, *filters, waiting, after_waiting(cursor))
+        found = await query.sort("+waiting_since", "+_id").limit(limit + 1).to_list()
+    if len(found) <= limit:
+        rest = principal.scope.find(Conversation, *filters, {"waiting_since": None}, after(idle_cursor))
+        found += await rest.sort("-last_message_at", "-_id").limit(limit + 1 - len(found)).to_list()
+    return found
+
+
+def encode_waiting_cursor(conversation: Conversation) -> str:
+    """The `sort=waiting` cursor after this conversation: `w` and its wait's start (ms) and id, or `i` and the
+    activity cursor once the page is among the conversations not waiting."""
+    since = conversation.waiting_since
+    if since is None:
+        return "i" + encode_cursor(conversation)
+    return f"w{round(since.timestamp() * 1000)}.{conversation.id}"
+
+
+def after_waiting(cursor: str | None) -> dict[str, Any]:
+    """The filter of waiting conversations after a `w…` cursor in (`waiting_since`, id) ascending order."""
+    if not cursor:
+        return {}
+    found = _WAITING_CURSOR.match(cursor)
+    if found is None:
+        raise InboxInputError(f"Invalid cursor {cursor!r}: pass the `next_cursor` of the previous page")
+    at = datetime.fromtimestamp(int(found.group(1)) / 1000, UTC)
+    oid = PydanticObjectId(found.group(2))
+    return {"$or": [{"waiting_since": {"$gt": at}}, {"waiting_since": at, "_id": {"$gt": oid}}]}
 
 
 def after(cursor: str | None) -> dict[str, Any]:

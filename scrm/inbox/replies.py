@@ -22,6 +22,7 @@ from scrm.connectors.meta.send import message_tags
 from scrm.inbox.actions import get_conversation
 from scrm.inbox.conversations import InboxInputError
 from scrm.inbox.sla import note_first_response
+from scrm.inbox.waiting import stop_waiting
 from scrm.models import Conversation, OutboundMessage
 from scrm.outbox import Outgoing, Source, TemplateRef, enqueue, inbox_key
 
@@ -137,6 +138,7 @@ async def reply(
     )
     row = await enqueue(outgoing, now)
     await note_first_response(principal.workspace_id, conversation.id, now)  # the team answered: SLA first response
+    await stop_waiting(principal.workspace_id, conversation.id, now)  # and the contact waits no more
     if outgoing.reply_token and row.payload.get("reply_token") != outgoing.reply_token:
         await _unspend_reply_token(conversation.id, outgoing.reply_token)  # the key's row was queued before
     return row

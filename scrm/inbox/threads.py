@@ -35,6 +35,9 @@ class Touch:
     unread: int
     reopen: bool = True
     """Whether an inbound message may reopen the conversation (not when its contact is blocked)."""
+    waiting_from: datetime | None = None
+    """The earliest inbound message that waits for an answer (not a blocked contact's, not a survey rating):
+    the conversation's `waiting_since` when it has none."""
 
 
 async def thread_conversations(
@@ -87,7 +90,9 @@ def merge_touch(touches: dict[PydanticObjectId, Touch], conversation_id: Pydanti
     newest = touch if touch.at >= known.at else known
     inbound = known.inbound or touch.inbound
     reopen = known.reopen and touch.reopen
-    touches[conversation_id] = Touch(newest.at, newest.preview, inbound, known.unread + touch.unread, reopen)
+    waits = [at for at in (known.waiting_from, touch.waiting_from) if at is not None]
+    unread = known.unread + touch.unread
+    touches[conversation_id] = Touch(newest.at, newest.preview, inbound, unread, reopen, min(waits, default=None))
 
 
 def _changes(touch: Touch) -> dict[str, Any]:
@@ -104,6 +109,8 @@ def _changes(touch: Touch) -> dict[str, Any]:
             "status": {"$cond": [reopen, ConversationStatus.OPEN.value, "$status"]},
             "snoozed_until": {"$cond": [reopen, None, "$snoozed_until"]},
         }
+    if touch.waiting_from is not None:  # waiting since the first unanswered message: kept until an agent replies
+        changes["waiting_since"] = {"$ifNull": ["$waiting_since", touch.waiting_from]}
     return changes
 
 

@@ -56,6 +56,9 @@ class Conversation(WorkspaceDocument):
     reply_token_at: datetime | None = None
     """When that message was sent; the token's lifetime counts from it. Kept after the token is spent, so an older
     message ingested late never brings back an older token."""
+    waiting_since: datetime | None = None
+    """Since when the contact has been waiting for an answer: the first inbound message after the team's last
+    reply (set by ingest when empty), emptied when an agent's reply is accepted (`scrm.inbox.replies`)."""
 
     class Settings:
         name = "conversations"
@@ -175,5 +178,10 @@ class Conversation(WorkspaceDocument):
                 [("workspace_id", ASCENDING), ("sla.breached_at", ASCENDING)],
                 partialFilterExpression={"sla.breached_at": {"$type": "date"}},
                 name="sla_due",
+            ),
+            # Sort by waiting time (`sort=waiting`): longest waiting first, `_id` breaking ties for exact cursors.
+            IndexModel(
+                [("workspace_id", ASCENDING), ("status", ASCENDING), ("waiting_since", ASCENDING), ("_id", ASCENDING)],
+                name="inbox_status_waiting",
             ),
         ]

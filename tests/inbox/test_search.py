@@ -172,6 +172,7 @@ async def test_a_search_too_long_or_empty_is_a_400_problem(web: httpx.AsyncClien
     too_long = await web.get(URL, params={"q": "a" * 201}, headers=inbox.bearer("admin"))
     assert too_long.status_code == 400
     assert too_long.headers["content-type"].startswith("application/problem+json")
+    assert "q" in str(too_long.json()), too_long.text  # the problem names the parameter
     empty = await web.get(URL, params={"q": ""}, headers=inbox.bearer("admin"))
     assert empty.status_code == 400
     assert (await web.get(URL, params={"q": "a" * 200}, headers=inbox.bearer("admin"))).status_code == 200

@@ -33,10 +33,12 @@ from scrm.inbox.availability import note_activity
 from scrm.inbox.bulk import BulkChange, apply_to_many
 from scrm.inbox.canned import canned_responses
 from scrm.inbox.conversations import InboxInputError, user_id_of
+from scrm.inbox.teams import parse_team_ref
 from scrm.inbox.view import open_conversation, thread_entries
 from scrm.models import ConversationStatus, NotInWorkspace
 from scrm.web import i18n
 from scrm.web.errors import handle_error
+from scrm.web.inbox import csat_settings as csat_page
 from scrm.web.inbox import meta_reply
 from scrm.web.inbox import sla as sla_page
 from scrm.web.inbox.filters import ListQuery
@@ -69,6 +71,8 @@ class BulkForm(msgspec.Struct):
     ids: list[str] = msgspec.field(default_factory=list)
     action: str = ""
     label: str = ""
+    team: str = ""
+    """With `action=team`: the team to move them to, or `none` for no team."""
 
 
 BULK_STATUS = {"resolved": ConversationStatus.RESOLVED, "open": ConversationStatus.OPEN}
@@ -128,12 +132,15 @@ class InboxController(Controller):
 
     @post("/bulk", name="inbox_bulk")
     async def bulk(self, request: Request[Any, Any, Any], data: URLEncodedBody[BulkForm]) -> Redirect:
-        """Resolve, reopen, assign to me or label the conversations ticked in the list."""
+        """Resolve, reopen, assign to me, label or move to a team the conversations ticked in the list."""
         principal = form_principal(request, data, Permission.WORK_INBOX)
+        to_team = data.action == "team"
         change = BulkChange(
             status=BULK_STATUS.get(data.action),
             assignee_id=user_id_of(principal) if data.action == "assign_me" else None,
             add_label=data.label if data.action == "label" else None,
+            team_id=parse_team_ref(data.team) if to_team and data.team != "none" else None,
+            no_team=to_team and data.team == "none",
         )
         ids = [parse_conversation_id(i) for i in data.ids if PydanticObjectId.is_valid(i)]
         await apply_to_many(principal, ids, change, _now(request))
@@ -168,6 +175,18 @@ class InboxController(Controller):
     ) -> Redirect | Template:
         """Store the SLA policy; 400 with the page saying what is wrong."""
         return await sla_page.save_policy(request, data, _now(request))
+
+    @get("/settings/csat", name="inbox_csat_settings")
+    async def csat_settings_page(self, request: Request[Any, Any, Any]) -> Template:
+        """The satisfaction survey: on or off, and its question in English and Chinese (owners and admins)."""
+        return await csat_page.show_settings(request)
+
+    @post("/settings/csat", name="inbox_csat_settings_save")
+    async def save_csat_settings(
+        self, request: Request[Any, Any, Any], data: URLEncodedBody[csat_page.CsatFormData]
+    ) -> Redirect | Template:
+        """Store the survey settings; 400 with the page keeping what was typed and saying what is wrong."""
+        return await csat_page.save_settings(request, data)
 
     @get("/{conversation_id:str}", name="inbox_conversation")
     async def show(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from beanie import PydanticObjectId
 
-from scrm.inbox.conversations import ASSIGNEE_CHOICES, InboxFilter
+from scrm.inbox.conversations import ASSIGNEE_CHOICES, SORTS, InboxFilter
 from scrm.inbox.search import MAX_QUERY_LENGTH
 from scrm.inbox.sla import SLA_FILTERS
 from scrm.models import ConversationStatus
@@ -35,6 +35,8 @@ class ListQuery:
     sla: str = ""
     q: str = ""
     """Words to search for in the messages (`scrm.inbox.search`), cut to the longest search allowed."""
+    sort: str = "recent"
+    """`recent` (latest activity first) or `waiting` (longest waiting for an answer first)."""
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ListQuery:
@@ -59,6 +61,7 @@ class ListQuery:
             blocked=str(params.get("blocked") or "") in ("1", "on", "true"),
             sla=pick("sla", SLA_FILTERS),
             q=str(params.get("q") or "").strip()[:MAX_QUERY_LENGTH],
+            sort=pick("sort", SORTS, "recent"),
         )
 
     def to_filter(self) -> InboxFilter:
@@ -75,6 +78,7 @@ class ListQuery:
             blocked=self.blocked,
             sla=self.sla or None,
             q=self.q or None,
+            sort=self.sort,
         )
 
     def query_string(self, **changes: str) -> str:
@@ -91,7 +95,8 @@ class ListQuery:
             "blocked": "1" if self.blocked else "",
             "sla": self.sla,
             "q": self.q,
+            "sort": self.sort,
         } | changes
-        defaults = {"status": DEFAULT_STATUS, "assignee": "anyone"}
+        defaults = {"status": DEFAULT_STATUS, "assignee": "anyone", "sort": "recent"}
         kept = {k: v for k, v in values.items() if v and defaults.get(k) != v}
         return urlencode(kept)

@@ -15,9 +15,11 @@ from scrm.auth.roles import Permission, Principal
 from scrm.auth.ui.signed_in import SignedIn, check_csrf
 from scrm.auth.visibility import channel_filter
 from scrm.inbox.actions import labels_in_use
-from scrm.inbox.conversations import COUNT_CAP, list_conversations, user_id_of
+from scrm.inbox.conversations import COUNT_CAP, SORTS, list_conversations, user_id_of
 from scrm.inbox.sla import SLA_FILTERS
+from scrm.inbox.teams import list_teams
 from scrm.inbox.view import ConversationView
+from scrm.inbox.waiting import waited
 from scrm.models import Channel
 from scrm.web.inbox.filters import INTENTS, SENTIMENTS, STATUS_TABS, ListQuery
 from scrm.web.inbox.sla_chip import MANAGE_SLA, chip_of
@@ -76,6 +78,9 @@ async def list_context(
         "sla_chips": {row.conversation.id: chip_of(row.conversation.sla, now) for row in listing.rows},
         "sla_filters": SLA_FILTERS,
         "can_manage_sla": principal.can(MANAGE_SLA),
+        "sorts": SORTS,
+        "waited": {row.conversation.id: waited(row.conversation.waiting_since, now) for row in listing.rows},
+        "bulk_teams": await list_teams(principal) if principal.can(Permission.WORK_INBOX) else [],
     }
 
 
