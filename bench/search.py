@@ -4,8 +4,8 @@
 
 Starts its own embedded mongod (or uses SCRM_MONGODB_URI), then:
 1. loads one workspace (20 Telegram channels): contacts, conversations and messages written with bulk inserts,
-   each message built by the `Message` model (so with its `search_text`), into collections whose indexes
-   (the text index too) the app created first, so every insert maintains them. Texts are real customer
+   each message built by the `Message` model (so with its `search_terms`), into collections whose indexes
+   (the search index too) the app created first, so every insert maintains them. Texts are real customer
    messages, read at run time from the shared NLP corpora (`$SCRM_NLP_CORPORA`): English from banking77 and
    tweeteval, Chinese from online_shopping_10cats and waimai_10k; half the conversations are in each language,
    one message in four is our reply;
@@ -15,7 +15,7 @@ Starts its own embedded mongod (or uses SCRM_MONGODB_URI), then:
 3. times `list_conversations` with `q` — the page of 30, its contacts and channels, and the counts per status,
    exactly as `/inbox` and `/api/v1/conversations` run it — `--runs` times per query, for an owner (status
    `open`, the page's default tab) and for an agent limited to three channels, and prints p50/p95 in ms;
-4. prints the text index's size, and how much of it the single Han characters take.
+4. prints the search index's size, and how much of it the single Han characters take.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from scrm.auth.roles import Principal
 from scrm.db import connect
 from scrm.embedded import EmbeddedMongo
 from scrm.inbox.conversations import InboxFilter, list_conversations
+from scrm.inbox.search import term_filter
 from scrm.models import (
     Channel,
     Contact,
@@ -54,7 +55,7 @@ from scrm.models import (
     Workspace,
 )
 from scrm.nlp.datasets import corpora_root
-from scrm.search_terms import query_terms, search_tokens
+from scrm.search_terms import query_terms, search_terms
 
 CHANNELS = 20
 BATCH = 10_000
@@ -232,8 +233,7 @@ async def measure(uri: str, args: argparse.Namespace) -> None:
         messages = Message.get_pymongo_collection()
         print(f"{'query':28} {'messages':>9} {'owner p50':>10} {'p95':>7} {'agent p50':>10} {'p95':>7}  (ms)")
         for name, query in pick_queries(stored).items():
-            terms = " ".join(f'"{t}"' for t in query_terms(query))
-            hits = await messages.count_documents({"workspace_id": workspace.id, "$text": {"$search": terms}})
+            hits = await messages.count_documents({"workspace_id": workspace.id, **(term_filter(query) or {})})
             wanted = InboxFilter(status=ConversationStatus.OPEN, q=query)
             await list_conversations(owner, wanted, None, 30)  # warm
             o50, o95 = await timed(args.runs, lambda w=wanted: list_conversations(owner, w, None, 30))
@@ -244,8 +244,8 @@ async def measure(uri: str, args: argparse.Namespace) -> None:
         print(f"{'(no q: reference)':28} {'':9} {o50:10.1f} {o95:7.1f}")
         stats = await database.client[DATABASE].command("collStats", "messages")
         index = stats["indexSizes"]["workspace_search"]
-        keys = Counter(len(term) == 1 and not term.isascii() for t in stored for term in search_tokens(t).split())
-        print(f"text index: {index / 2**20:.1f} MiB for {stats['size'] / 2**20:.1f} MiB of messages "
+        keys = Counter(len(term) == 1 and not term.isascii() for t in stored for term in search_terms(t))
+        print(f"search index: {index / 2**20:.1f} MiB for {stats['size'] / 2**20:.1f} MiB of messages "
               f"({index / len(stored):.0f} B a message); single Han characters: "
               f"{keys[True] / (keys[True] + keys[False]):.0%} of its keys")  # fmt: skip
     finally:

@@ -66,6 +66,8 @@ async def ask_platform(connector: Connector, http: httpx.AsyncClient, creds: Map
     """The platform's answer about the credentials: the problem, or None; raises `ChannelCheckFailed` on outages."""
     try:
         return await connector.check_credentials(http, creds)
+    except KeyError as exc:  # a channel stored without a credential its platform needs
+        return f"{connector.platform}: the channel has no {exc.args[0]} credential; set it"
     except ConnectorError as exc:  # an outage is not an answer about the credentials
         raise ChannelCheckFailed(f"{connector.platform} could not be asked: {exc}") from exc
     except httpx.HTTPError as exc:

@@ -46,7 +46,7 @@ from scrm.ingest_documents import comment_document, follow_document, message_doc
 from scrm.ingest_profiles import fill_from_senders
 from scrm.inserts import insert_unique
 from scrm.models import Comment, Contact, Conversation, Follow, Message, Post
-from scrm.search_terms import search_tokens
+from scrm.search_terms import search_terms
 
 PREVIEW_LENGTH = 140
 EXTERNAL_KEY = ("platform", "channel_id", "external_id")
@@ -163,7 +163,7 @@ async def _record_messages(
             touch = Touch(item.at, _preview(item), True, int(created), reopen, item.at if reopen else None)
             merge_touch(touches, stored["conversation_id"], touch)
         if not created and item.edited_at is not None and item.text != stored.get("text"):
-            edited = {"text": item.text, "search_text": search_tokens(item.text), "edited_at": item.edited_at}
+            edited = {"text": item.text, "search_terms": search_terms(item.text), "edited_at": item.edited_at}
             edits.append(UpdateOne({"_id": stored["_id"]}, {"$set": edited}))
             stored["text"] = item.text
         if stored.get("handled_at") is None:

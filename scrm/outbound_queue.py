@@ -21,7 +21,7 @@ from pymongo.errors import BulkWriteError
 from scrm.group_commit import GroupCommit
 from scrm.inserts import DUPLICATE_KEY
 from scrm.models import Conversation, Direction, Message, OutboundMessage, OutboundStatus
-from scrm.search_terms import search_tokens
+from scrm.search_terms import search_terms
 
 CLAIM_LEASE = timedelta(minutes=2)
 """How long a round holds rows it has not started sending (the wait on the channel's token bucket)."""
@@ -150,7 +150,7 @@ def delivered(
         "external_id": external_id,
         "direction": Direction.OUTBOUND.value,
         "text": text,
-        "search_text": search_tokens(text),
+        "search_terms": search_terms(text),
         "attachments": [],
         "sent_at": at,
         "delivery_status": OutboundStatus.SENT.value,

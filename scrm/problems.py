@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -24,6 +25,15 @@ def problem_response(status: int, detail: str, extra: dict[str, Any] | None = No
     if extra:
         body.update(extra)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def problem_with(status: int) -> Callable[[Request[Any, Any, Any], Exception], Response[Any]]:
+    """An exception handler answering with `status` and the exception's message as the detail."""
+
+    def handle(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        return problem_response(status, str(exc))
+
+    return handle
 
 
 def describe(exc: Exception) -> tuple[int, str, dict[str, Any]]:

@@ -1,6 +1,6 @@
 """The terms a text is searched by: words, and for Han and kana character bigrams and single characters.
 
-Pure (no database, no other module of the project), so that the `Message` model can fill `search_text` when
+Pure (no database, no other module of the project), so that the `Message` model can fill `search_terms` when
 it is built; `scrm.inbox.search` explains the choices and runs the queries.
 """
 
@@ -34,8 +34,13 @@ def _terms(text: str) -> list[str]:
     return list(terms)
 
 
+def search_terms(text: str) -> list[str]:
+    """The terms a message's text is indexed by, each once (the value of `Message.search_terms`)."""
+    return _terms(text)
+
+
 def search_tokens(text: str) -> str:
-    """The terms a message's text is indexed by, separated by spaces (the value of `search_text`)."""
+    """The same terms separated by spaces, as one string (to read them, and in tests)."""
     return " ".join(_terms(text))
 
 

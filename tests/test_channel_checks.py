@@ -209,3 +209,13 @@ async def test_an_outage_during_a_scheduled_check_changes_nothing(database: Data
 
 def _settings(credentials: dict[str, str]) -> list[str]:
     return [arg for key, value in credentials.items() for arg in ("--set", f"{key}={value}")]
+
+
+async def test_a_channel_missing_a_credential_is_told_which(database: Database) -> None:
+    channel = await make_channel("telegram", {"secret_token": TELEGRAM_CREDENTIALS["secret_token"]})
+    with respx.mock() as router:
+        done = await run_checks(FIXED_NOW)
+        assert not router.calls  # nothing was asked without a token
+    assert [check.problem for check in done] == ["telegram: the channel has no bot_token credential; set it"]
+    stored = await Channel.get(channel.id)
+    assert stored is not None and stored.status is ChannelStatus.UNHEALTHY

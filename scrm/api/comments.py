@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ExceptionHandlersMap
 
@@ -24,7 +24,7 @@ from scrm.inbox.comment_replies import AlreadyReplied, comment_reach, parse_comm
 from scrm.inbox.conversations import InboxInputError
 from scrm.inbox.templates import TemplateCatalog, TemplatesUnavailable, TemplateView, catalog_of
 from scrm.models import Comment, OutboundMessage, Post
-from scrm.problems import problem_response
+from scrm.problems import problem_with
 
 READ = [requires(Permission.READ_CONTACTS)]
 WORK = [requires(Permission.WORK_INBOX)]
@@ -166,27 +166,11 @@ def template_catalog(request: Request[Any, Any, Any]) -> TemplateCatalog:
     return catalog_of(request.app.state)
 
 
-def _bad_input(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return problem_response(400, str(exc))
-
-
-def _refused(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return problem_response(422, str(exc))
-
-
-def _conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return problem_response(409, str(exc))
-
-
-def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return problem_response(422, str(exc))
-
-
 ERRORS: ExceptionHandlersMap = {
-    InboxInputError: _bad_input,
-    replies.ReplyRefused: _refused,
-    AlreadyReplied: _conflict,
-    TemplatesUnavailable: _unavailable,
+    InboxInputError: problem_with(400),
+    replies.ReplyRefused: problem_with(422),
+    AlreadyReplied: problem_with(409),
+    TemplatesUnavailable: problem_with(422),
 }
 ChannelFilter = Annotated[str | None, QueryParameter(description="Only this channel's.")]
 

@@ -8,10 +8,10 @@ rules (an agent reaches only their channels and teams). A survey the channel cou
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, get, put
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ExceptionHandlersMap
@@ -24,7 +24,7 @@ from scrm.inbox import csat
 from scrm.inbox.actions import get_conversation, parse_conversation_id
 from scrm.inbox.csat_report import CsatFilter, csat_answers, csat_figures
 from scrm.models import CsatSettings, CsatSurvey
-from scrm.problems import problem_response
+from scrm.problems import problem_with
 
 Question = Annotated[str, msgspec.Meta(min_length=1, max_length=csat.MAX_QUESTION_LENGTH)]
 
@@ -104,11 +104,7 @@ def settings_io(settings: CsatSettings) -> CsatSettingsIO:
     return CsatSettingsIO(settings.enabled, settings.question_en, settings.question_zh)
 
 
-def _bad_input(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return problem_response(400, str(exc))
-
-
-CSAT_ERRORS: ExceptionHandlersMap = {csat.CsatInputError: _bad_input}
+CSAT_ERRORS: ExceptionHandlersMap = {csat.CsatInputError: problem_with(400)}
 
 
 class CsatController(Controller):

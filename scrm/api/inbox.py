@@ -203,7 +203,8 @@ SearchQuery = QueryParameter(
     max_length=MAX_QUERY_LENGTH,
     description=(
         "Only those with a message (ours or the contact's) containing every word of `q`: whole words, any case; "
-        "Chinese by its characters (`还没到` finds 快递一个星期了还没到). The 1,000 most recent matches at most."
+        "Chinese by its characters (`还没到` finds 快递一个星期了还没到); punctuation and emoji are ignored (a `q` of "
+        "nothing else matches nothing). The 1,000 conversations with the most recent matches at most."
     ),
 )
 SORT_HELP = (

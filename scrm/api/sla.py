@@ -8,10 +8,10 @@ saying which. A conversation's SLA (state and due times) is part of `/api/v1/con
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, get, put
 from litestar.params import JSONBody
 from litestar.types import ExceptionHandlersMap
 
@@ -21,7 +21,7 @@ from scrm.inbox import sla_settings
 from scrm.inbox.business_hours import ScheduleError
 from scrm.inbox.sla import sla_status
 from scrm.models import SlaClock
-from scrm.problems import problem_response
+from scrm.problems import problem_with
 
 Clock = Annotated[str, msgspec.Meta(pattern=r"^\d{1,2}:\d{2}$", description="HH:MM, 00:00 to 24:00")]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -113,11 +113,7 @@ def policy_io(policy: sla_settings.PolicyForm) -> SlaPolicyIO:
     )
 
 
-def _bad_input(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return problem_response(400, str(exc))
-
-
-SLA_ERRORS: ExceptionHandlersMap = {ScheduleError: _bad_input}
+SLA_ERRORS: ExceptionHandlersMap = {ScheduleError: problem_with(400)}
 
 
 class BusinessHoursController(Controller):

@@ -97,15 +97,16 @@ async def list_conversations(
     principal: Principal, wanted: InboxFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE
 ) -> ConversationList:
     """One page of the conversations the principal may see that match `wanted`, with the counts per status."""
-    base = await matching(principal, wanted)
-    if base is None:
+    matched = await matching(principal, wanted)
+    if matched is None:
         return ConversationList([], None, dict.fromkeys((s.value for s in ConversationStatus), 0))
-    base = await by_channel(principal, base)
+    base = await by_channel(principal, matched)
     status = {} if wanted.status is None else {"status": wanted.status.value}
     if wanted.sort not in SORTS:
         raise InboxInputError(f"Unknown sort {wanted.sort!r}: use {' or '.join(SORTS)}")
     if wanted.sort == "waiting":
-        found = await _waiting_first(principal, [base, status], cursor, limit)
+        # without the named channels: the (status, waiting_since, _id) index then serves the waits in order
+        found = await _waiting_first(principal, [matched, status], cursor, limit)
     else:
         query = principal.scope.find(Conversation, base, status, after(cursor))
         found = await query.sort("-last_message_at", "-_id").limit(limit + 1).to_list()

@@ -1,25 +1,31 @@
-"""Search in message text, Chinese included: the tokens a message is indexed by, and the conversations a query finds.
+"""Search in message text, Chinese included: the terms a message is indexed by, and the conversations a query finds.
 
 MongoDB's own text analysis does not fit: it has no Chinese tokenizer (Chinese has no spaces, so a whole
 sentence would be one term), and its stemming and stop words are English or nothing for mixed social text.
-So each message carries `search_text`, its text already cut into terms, and a text index with
-`default_language: "none"` (no stemming, no stop words) over `{workspace_id: 1, search_text: "text"}` indexes
-those terms as they are:
+So each message carries `search_terms`, its text already cut into terms (`scrm.search_terms`):
 
 - Latin, digits, Hangul and every other spaced script: words, NFKC-normalised (full-width letters become
   ASCII) and case-folded, apostrophes inside a word dropped (`hasn't` → `hasnt`);
 - Han, kana: every **character bigram** of each run, and every single character too, so that a
-  one-character query (`贵`, a surname) finds something. The single characters cost about as many index keys
-  as the bigrams; the benchmark (`bench/search.py`) reports the index size;
+  one-character query (`贵`, a surname) finds something. The single characters are about two fifths of the
+  index keys (`bench/search.py` prints the share and the index size);
 - emoji, punctuation and symbols: nothing.
 
-A query is cut the same way and each term is sent as a quoted phrase, which `$text` ANDs: `退款 没到` →
-`"退款" "没到"`, `退款没到` → `"退款" "款没" "没到"` (the bigrams of a longer word, all of them required;
-their order is not checked, which in practice costs nothing). A Han query of one character looks the single
-character up. Latin words match whole words only: `refund` finds "refunds" no more than `refunds` finds
-"refund" (no prefixes, no stemming: exact, predictable, and one index lookup per term).
+A query is cut the same way, and a message matches when it has every term: `退款 没到` → 退款, 没到;
+`退款没到` → 退款, 款没, 没到 (the bigrams of a longer word, all required; their order is not checked, which in
+practice costs nothing); a one-character Han query looks the character up. Latin words match whole words
+only: `refund` does not find "refunds", nor `refunds` "refund" (no prefixes, no stemming: exact and
+predictable).
 
-The workspace prefix of the index makes every search tenant-bound and reads only that workspace's keys.
+**Why not a MongoDB text index over the same terms** (`{workspace_id: 1, search_text: "text"}`, language
+"none", each term a quoted phrase to get AND): it was built and measured first. `$text` returns matches in no
+useful order and evaluates quoted phrases as "any term, then check every phrase in the document", so the list
+(the most recently active conversations first) had to read and group *every* message holding *any* of the
+terms: a common word cost time in proportion to how common it is (`docs/benchmarks.md`, Search). Here the
+terms are a plain array with an ordinary multikey index `{workspace_id, search_terms, sent_at: -1}`: one term's
+messages come newest first straight from the index, so the scan stops as soon as it has found `MATCH_CAP`
+conversations — a common word is as cheap as a rare one — and the other terms of the query are checked on those
+messages only. The workspace prefix keeps every search tenant-bound.
 """
 
 from __future__ import annotations
@@ -27,53 +33,66 @@ from __future__ import annotations
 from typing import Any
 
 from beanie import PydanticObjectId
+from pymongo import DESCENDING
 
 from scrm.auth.roles import Principal
 from scrm.models import Conversation, Message
-from scrm.search_terms import query_terms, search_tokens
+from scrm.search_terms import query_terms, search_terms, search_tokens
 
-__all__ = ["matching_conversations", "query_terms", "search_tokens", "text_search"]
+__all__ = ["matching_conversations", "query_terms", "search_terms", "search_tokens", "term_filter"]
 
 MAX_QUERY_LENGTH = 200
 """A longer `q` is refused (the API answers 400)."""
 MATCH_CAP = 1000
 """The list shows at most this many matching conversations, the most recently active first."""
-INDEX_NAME = "workspace_search"
+BATCH = 500
+"""Messages read, and candidates checked against an agent's reach, at a time."""
 
 
-def text_search(query: str) -> dict[str, Any] | None:
-    """The `$text` clause of a query, every term a quoted phrase (all required); None when it has no terms."""
+def term_filter(query: str) -> dict[str, Any] | None:
+    """The filter of messages holding every term of `query`; None when it has no terms."""
     terms = query_terms(query)
     if not terms:
         return None
-    return {"$text": {"$search": " ".join(f'"{term}"' for term in terms)}}
+    return {"search_terms": terms[0] if len(terms) == 1 else {"$all": terms}}
 
 
 async def matching_conversations(principal: Principal, query: str, cap: int = MATCH_CAP) -> list[PydanticObjectId]:
     """The conversations in the principal's reach with a message matching `query`, most recent match first.
 
-    One text-index read of the workspace's matching messages, grouped by conversation. An agent with channels
-    only has the channels in the match (exact before the cap); an agent with teams too reaches conversations
-    of any channel, so the candidates are checked against their reach afterwards.
+    Reads the matching messages newest first from the `workspace_search` index and stops at `cap`
+    conversations. An agent's channels are part of the message filter; an agent with teams too reaches
+    conversations of any channel, so each batch of candidates is checked against their reach.
     """
-    clause = text_search(query)
-    if clause is None:
+    terms = term_filter(query)
+    if terms is None:
         return []
-    match: dict[str, Any] = {"workspace_id": principal.workspace_id, **clause}
+    match: dict[str, Any] = {"workspace_id": principal.workspace_id, **terms}
     with_teams = principal.is_limited and bool(principal.team_ids)
     if principal.is_limited and not with_teams:
         match["channel_id"] = {"$in": sorted(principal.channel_ids)}
-    pipeline: list[dict[str, Any]] = [
-        {"$match": match},
-        {"$group": {"_id": "$conversation_id", "at": {"$max": "$sent_at"}}},
-        {"$sort": {"at": -1, "_id": -1}},
-    ]
-    if not with_teams:
-        pipeline.append({"$limit": cap})
-    cursor = await Message.get_pymongo_collection().aggregate(pipeline)
-    found = [PydanticObjectId(row["_id"]) async for row in cursor]
-    if not with_teams:
-        return found
+    messages = Message.get_pymongo_collection().find(match, {"conversation_id": 1, "_id": 0})
+    seen: set[Any] = set()
+    found: list[PydanticObjectId] = []
+    pending: list[PydanticObjectId] = []
+    async for row in messages.sort("sent_at", DESCENDING).batch_size(BATCH):
+        conversation = row["conversation_id"]
+        if conversation in seen:
+            continue
+        seen.add(conversation)
+        pending.append(PydanticObjectId(conversation))
+        if len(pending) >= BATCH or (not with_teams and len(found) + len(pending) >= cap):
+            found += await _in_reach(principal, pending) if with_teams else pending
+            pending = []
+            if len(found) >= cap:
+                break
+    if pending:
+        found += await _in_reach(principal, pending) if with_teams else pending
+    return found[:cap]
+
+
+async def _in_reach(principal: Principal, candidates: list[PydanticObjectId]) -> list[PydanticObjectId]:
+    """The candidates (in their order) an agent with teams reaches: by channel or by team."""
     reach = {
         "$or": [
             {"channel_id": {"$in": sorted(principal.channel_ids)}},
@@ -81,6 +100,6 @@ async def matching_conversations(principal: Principal, query: str, cap: int = MA
         ]
     }
     collection = Conversation.get_pymongo_collection()
-    rows = collection.find({"workspace_id": principal.workspace_id, "_id": {"$in": found}, **reach}, {"_id": 1})
+    rows = collection.find({"workspace_id": principal.workspace_id, "_id": {"$in": candidates}, **reach}, {"_id": 1})
     allowed = {PydanticObjectId(row["_id"]) async for row in rows}
-    return [oid for oid in found if oid in allowed][:cap]
+    return [oid for oid in candidates if oid in allowed]

@@ -8,10 +8,10 @@ from typing import Any
 
 from beanie import PydanticObjectId
 from pydantic import BaseModel, Field, model_validator
-from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from scrm.models.base import WorkspaceDocument
-from scrm.search_terms import search_tokens
+from scrm.search_terms import search_terms
 
 
 class Direction(StrEnum):
@@ -49,14 +49,14 @@ class Message(WorkspaceDocument):
     outbound_id: PydanticObjectId | None = None
     handled_at: datetime | None = None
     """When the pipeline finished with it (tagged, journeys run); None: a replay must finish the job."""
-    search_text: str = ""
-    """The text cut into search terms (`scrm.search_terms.search_tokens`), for the `workspace_search` index."""
+    search_terms: list[str] = Field(default_factory=list)
+    """The text cut into search terms (`scrm.search_terms`), for the `workspace_search` index."""
 
     @model_validator(mode="after")
-    def _search_terms(self) -> Message:
+    def _fill_search_terms(self) -> Message:
         """A message built with text and no terms gets them (a raw insert or update sets them itself)."""
-        if self.text and not self.search_text:
-            self.search_text = search_tokens(self.text)
+        if self.text and not self.search_terms:
+            self.search_terms = search_terms(self.text)
         return self
 
     class Settings:
@@ -84,7 +84,8 @@ class Message(WorkspaceDocument):
                 [("workspace_id", ASCENDING), ("contact_id", ASCENDING), ("sent_at", DESCENDING), ("_id", DESCENDING)],
                 name="contact_time",
             ),
-            IndexModel(  # search in message text: terms cut by `scrm.inbox.search`, analysed by nothing else
-                [("workspace_id", ASCENDING), ("search_text", TEXT)], default_language="none", name="workspace_search"
+            IndexModel(  # search in message text, newest first (see `scrm.inbox.search`)
+                [("workspace_id", ASCENDING), ("search_terms", ASCENDING), ("sent_at", DESCENDING)],
+                name="workspace_search",
             ),
         ]

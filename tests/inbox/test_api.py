@@ -7,8 +7,11 @@ from typing import Any
 
 import httpx
 
+from scrm.auth.accounts import create_workspace
+from scrm.auth.roles import Principal
+from scrm.inbox import teams
 from scrm.inbox.latest_tags import note_latest_tags
-from scrm.models import Conversation, Note, OutboundMessage, OutboundStatus
+from scrm.models import Conversation, Note, OutboundMessage, OutboundStatus, Role
 from tests.inbox.conftest import Inbox, signed_in, tags
 
 URL = "/api/v1/conversations"
@@ -248,6 +251,29 @@ async def test_bulk_changes_are_checked(web: httpx.AsyncClient, inbox: Inbox) ->
     assert viewer.status_code == 403
     stored = await inbox.scope.get(Conversation, inbox.oid("Mia"))
     assert stored.status.value == "open"
+
+
+async def test_a_bulk_change_moves_conversations_to_a_team_within_reach(
+    web: httpx.AsyncClient, inbox: Inbox, now: datetime
+) -> None:
+    owner = Principal(inbox.scope.workspace_id, Role.OWNER, "user:test")
+    team = await teams.create_team(owner, "Billing", now)
+    ids, url = [inbox.cid("Mia"), inbox.cid("Li")], f"{URL}/bulk"
+    moved = await web.post(url, json={"ids": ids, "team_id": str(team.id)}, headers=inbox.bearer("agent"))
+    assert moved.status_code == 200 and moved.json() == {"matched": 1}  # Li (WeChat) is out of the agent's reach
+    mia, li = [await inbox.scope.get(Conversation, inbox.oid(name)) for name in ("Mia", "Li")]
+    assert mia.team_id == team.id and li.team_id is None
+    assert await names(web, inbox, team_id=str(team.id)) == ["Mia"]
+    out = await web.post(url, json={"ids": ids, "team_id": None}, headers=inbox.bearer("admin"))
+    assert out.json() == {"matched": 2} and (await inbox.scope.get(Conversation, inbox.oid("Mia"))).team_id is None
+    other = await create_workspace("elsewhere", now, actor="test", display_name="Elsewhere")
+    assert other.id is not None
+    foreign = await teams.create_team(Principal(other.id, Role.OWNER, "user:test"), "Billing", now)
+    refused = await web.post(url, json={"ids": ids, "team_id": str(foreign.id)}, headers=inbox.bearer("admin"))
+    assert refused.status_code == 400 and "not a team of this workspace" in refused.json()["detail"]
+    bad = await web.post(url, json={"ids": ids, "team_id": "nope"}, headers=inbox.bearer("admin"))
+    assert bad.status_code == 400
+    assert all(c.team_id is None for c in await inbox.scope.find(Conversation).to_list())
 
 
 async def test_canned_responses_are_saved_and_offered_in_the_reply_box(web: httpx.AsyncClient, inbox: Inbox) -> None:

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from beanie import PydanticObjectId
+from click.testing import CliRunner
 
 from scrm import pipeline
 from scrm.auth.roles import Principal
+from scrm.cli import main
 from scrm.connectors.items import InboundMessage, Sender
 from scrm.events import Where
 from scrm.inbox import replies
@@ -137,7 +139,8 @@ async def test_sort_waiting_keeps_an_agents_reach_and_refuses_foreign_cursors(in
 async def test_the_api_sorts_by_waiting_and_shows_the_wait(web: httpx.AsyncClient, inbox: Inbox, now: datetime) -> None:
     expected = await waiting_world(inbox, now)
     by_id = {inbox.cid(name): name for name in inbox.conversations}
-    response = await web.get(URL, params={"status": "open", "sort": "waiting", "limit": 2}, headers=inbox.bearer("admin"))
+    wanted: dict[str, str | int] = {"status": "open", "sort": "waiting", "limit": 2}
+    response = await web.get(URL, params=wanted, headers=inbox.bearer("admin"))
     assert response.status_code == 200, response.text
     body = response.json()
     assert [by_id[item["id"]] for item in body["items"]] == expected[:2]
@@ -201,10 +204,17 @@ async def test_the_backfill_gives_older_conversations_their_wait_once(inbox: Inb
     answered = now - timedelta(minutes=1)  # we answered Li after her message: her last message is ours
     await collection.update_one({"_id": inbox.oid("Li")}, {"$set": {"last_message_at": answered}})
     assert await backfill_waiting(inbox.scope.workspace_id) == 2  # Mia and Sam wrote last
-    mia, li, sam = (await inbox.scope.get(Conversation, inbox.oid(name)) for name in ("Mia", "Li", "Sam"))
+    mia, li, sam = [await inbox.scope.get(Conversation, inbox.oid(name)) for name in ("Mia", "Li", "Sam")]
     assert mia.waiting_since == mia.last_inbound_at and sam.waiting_since == sam.last_inbound_at
     assert li.waiting_since is None
     assert await collection.count_documents({"_id": inbox.oid("Li"), "waiting_since": {"$exists": True}}) == 1
     assert await backfill_waiting(inbox.scope.workspace_id) == 0  # idempotent
     found = await list_conversations(owner(inbox), InboxFilter(status=ConversationStatus.OPEN, sort="waiting"))
     assert [r.conversation.id for r in found.rows] == [inbox.oid("Mia"), inbox.oid("Li")]
+
+
+def test_the_backfill_is_a_command_of_the_inbox_group() -> None:
+    listed_commands = CliRunner().invoke(main, ["inbox", "--help"])
+    assert listed_commands.exit_code == 0 and "backfill-waiting" in listed_commands.output
+    help_text = CliRunner().invoke(main, ["inbox", "backfill-waiting", "--help"])
+    assert help_text.exit_code == 0 and "Idempotent" in help_text.output

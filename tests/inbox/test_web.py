@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from scrm.models import Conversation, Note, OutboundMessage
+from scrm.auth.roles import Principal
+from scrm.inbox import teams
+from scrm.models import Conversation, Note, OutboundMessage, Role
 from scrm.web import i18n
 from tests.auth.forms import HTML, csrf_of
 from tests.inbox.conftest import Inbox, signed_in
@@ -181,11 +183,36 @@ def test_every_inbox_string_is_in_both_catalogs() -> None:
         ),
         "tag.language.": ("en", "zh", "other"),
         "tag.entity.": ("phone", "email", "wechat", "order_number", "url", "money"),
+        "polish.sort.": ("recent", "waiting"),
+        "polish.waiting.": ("minutes", "hours", "days"),
     }
     used |= {prefix + value for prefix, values in dynamic.items() for value in values}
     used |= {"inbox.reply.refused", "inbox.error.input", "inbox.bulk.pick"}
     for language in i18n.LANGUAGES:
         assert sorted(used - set(i18n.catalog(language))) == [], language
+
+
+async def test_the_bulk_bar_moves_the_ticked_conversations_to_a_team(
+    web: httpx.AsyncClient, inbox: Inbox, now: datetime
+) -> None:
+    team = await teams.create_team(Principal(inbox.scope.workspace_id, Role.OWNER, "user:test"), "Returns", now)
+    await signed_in(web, "agent")
+    page = await web.get("/inbox", headers=HTML)
+    assert f'<option value="{team.id}">Returns</option>' in page.text and 'id="bulk-move-team"' in page.text
+    form = [("csrf_token", csrf_of(page)), ("filters", "sort=waiting"), ("action", "team"), ("team", str(team.id))]
+    form += [("ids", inbox.cid("Mia")), ("ids", inbox.cid("Li"))]  # Li is out of the agent's reach
+    response = await web.post("/inbox/bulk", content=urlencode(form), headers={**HTML, **FORM})
+    assert response.status_code == 303 and response.headers["location"] == "/inbox?sort=waiting"
+    mia, li = [await inbox.scope.get(Conversation, inbox.oid(name)) for name in ("Mia", "Li")]
+    assert mia.team_id == team.id and li.team_id is None
+    out = [("csrf_token", csrf_of(page)), ("action", "team"), ("team", "none"), ("ids", inbox.cid("Mia"))]
+    moved_out = await web.post("/inbox/bulk", content=urlencode(out), headers={**HTML, **FORM})
+    assert moved_out.status_code == 303, moved_out.text[-2000:]
+    assert (await inbox.scope.get(Conversation, inbox.oid("Mia"))).team_id is None
+    bogus = [("csrf_token", csrf_of(page)), ("action", "team"), ("team", "x"), ("ids", inbox.cid("Mia"))]
+    assert (await web.post("/inbox/bulk", content=urlencode(bogus), headers={**HTML, **FORM})).status_code == 400
+    web.cookies.set(i18n.COOKIE, "zh-CN")
+    assert "移至团队" in (await web.get("/inbox", headers=HTML)).text
 
 
 async def test_the_bulk_bar_resolves_the_ticked_conversations(web: httpx.AsyncClient, inbox: Inbox) -> None:

@@ -68,7 +68,8 @@ class BulkForm(msgspec.Struct):
 
     csrf_token: str = ""
     filters: str = ""
-    ids: list[str] = msgspec.field(default_factory=list)
+    ids: list[str] | str = msgspec.field(default_factory=list)
+    """A form sends one ticked box as a single value, several as a list."""
     action: str = ""
     label: str = ""
     team: str = ""
@@ -142,7 +143,8 @@ class InboxController(Controller):
             team_id=parse_team_ref(data.team) if to_team and data.team != "none" else None,
             no_team=to_team and data.team == "none",
         )
-        ids = [parse_conversation_id(i) for i in data.ids if PydanticObjectId.is_valid(i)]
+        ticked = [data.ids] if isinstance(data.ids, str) else data.ids
+        ids = [parse_conversation_id(i) for i in ticked if PydanticObjectId.is_valid(i)]
         await apply_to_many(principal, ids, change, _now(request))
         query = ListQuery.from_params(dict(parse_qsl(data.filters))).query_string()
         return Redirect(path="/inbox" + (f"?{query}" if query else ""), status_code=303)
