@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
+from pymongo import MongoClient
 
 from scrm.app import create_app
 from scrm.db import Database, connect
@@ -37,14 +39,28 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The connection string of the session's MongoDB: SCRM_TEST_MONGODB_URI, else a bundled mongod of our own."""
     given = os.environ.get("SCRM_TEST_MONGODB_URI")
     if given:
+        _stop_ttl_monitor(given)
         yield given
         return
     server = EmbeddedMongo(tmp_path_factory.mktemp("mongo-home"), free_port())
     server.start()
+    _stop_ttl_monitor(server.uri)
     try:
         yield server.uri
     finally:
         server.stop()
+
+
+def _stop_ttl_monitor(uri: str) -> None:
+    """Keep MongoDB's TTL monitor from deleting the tests' documents.
+
+    Tests run on a fixed clock (`FIXED_NOW`, in the past), so sessions, presence and retained raw events expire
+    "long ago" by the server's own clock, and the monitor (a pass every 60 s) would delete them in the middle of
+    a test. No test relies on the monitor: the code always checks expiry times itself.
+    """
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
+        client.admin.command({"setParameter": 1, "ttlMonitorEnabled": False})
 
 
 @pytest.fixture
