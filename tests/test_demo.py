@@ -178,6 +178,16 @@ async def test_the_demo_sla_has_breached_and_at_risk_conversations(database: Dat
     assert state.state in (SlaState.MET, SlaState.BREACHED)
 
 
+async def test_answered_demo_conversations_do_not_wait(database: Database, now: datetime) -> None:
+    await load_demo(now, BOX)
+    conversations = await Conversation.find_all().to_list()
+    answered = [c for c in conversations if c.last_inbound_at is not None and c.last_message_at != c.last_inbound_at]
+    unanswered = [c for c in conversations if c.last_inbound_at is not None and c.last_message_at == c.last_inbound_at]
+    assert answered and unanswered
+    assert all(c.waiting_since is None for c in answered if c.status.value != "resolved")
+    assert all(c.waiting_since is not None for c in unanswered if c.status.value != "resolved")
+
+
 def test_business_before_is_the_inverse_of_adding_business_time() -> None:
     office = make_schedule("Asia/Shanghai", {day: [(540, 1080)] for day in range(5)}, [date(2026, 10, 1)])
     for end in (WEDNESDAY_EVENING, SUNDAY_NIGHT, datetime(2026, 10, 2, 3, 0, tzinfo=UTC)):  # the last after a holiday

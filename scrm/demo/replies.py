@@ -15,6 +15,7 @@ from scrm.demo.timeline import Timeline
 from scrm.demo.traffic import platform_user_id
 from scrm.inbox.sla import note_first_response
 from scrm.inbox.threads import Touch, touch_conversations
+from scrm.inbox.waiting import recompute_waiting
 from scrm.models import Contact, Conversation, ConversationStatus, Direction, Message, identity_key
 
 PROFILE_FIELDS = ("name", "language", "timezone", "tags", "email", "phone")
@@ -77,6 +78,7 @@ async def _reply(conversation: dict[str, Any], external_id: str, text: str, at: 
         return 0
     await touch_conversations({conversation["_id"]: Touch(at, text[:140], inbound=False, unread=0)})
     await note_first_response(conversation["workspace_id"], conversation["_id"], at)
+    await recompute_waiting(conversation["_id"])  # the contact's later messages were recorded before this reply
     return 1
 
 

@@ -20,13 +20,34 @@ from typing import Any
 
 from beanie import PydanticObjectId
 
-from scrm.models import Conversation
+from scrm.models import Conversation, Direction, Message
 
 
 async def stop_waiting(workspace_id: PydanticObjectId, conversation_id: PydanticObjectId, at: datetime) -> None:
     """An agent answered at `at`: the conversation waits no more (a message the contact sent later still waits)."""
     answered = {"_id": conversation_id, "workspace_id": workspace_id, "waiting_since": {"$not": {"$gt": at}}}
     await Conversation.get_pymongo_collection().update_one(answered, {"$set": {"waiting_since": None}})
+
+
+async def recompute_waiting(conversation_id: PydanticObjectId) -> datetime | None:
+    """Set `waiting_since` from the thread itself: the first inbound message after our last outbound one.
+
+    For histories recorded out of order (an import, the demo: the contact's messages first, our past replies
+    after them), where `stop_waiting` alone would also clear a wait that began after the reply. Two reads on the
+    thread's (conversation, sent_at) index.
+    """
+    messages = Message.get_pymongo_collection()
+    in_thread = {"conversation_id": conversation_id}
+    last_reply = await messages.find_one(
+        {**in_thread, "direction": Direction.OUTBOUND.value}, {"sent_at": 1}, sort=[("sent_at", -1)]
+    )
+    after: dict[str, Any] = {"sent_at": {"$gt": last_reply["sent_at"]}} if last_reply else {}
+    first_unanswered = await messages.find_one(
+        {**in_thread, "direction": Direction.INBOUND.value, **after}, {"sent_at": 1}, sort=[("sent_at", 1)]
+    )
+    since: datetime | None = first_unanswered["sent_at"] if first_unanswered else None
+    await Conversation.get_pymongo_collection().update_one({"_id": conversation_id}, {"$set": {"waiting_since": since}})
+    return since
 
 
 async def backfill_waiting(workspace_id: PydanticObjectId | None = None) -> int:
