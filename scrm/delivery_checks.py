@@ -8,7 +8,7 @@ that cancels, fails or reschedules it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -52,10 +52,13 @@ class BatchFacts:
     """(channel id, contact id) -> the contact's conversation on that channel (the most recent inbound)."""
     by_id: dict[PydanticObjectId, Thread]
     marketing_sent: dict[PydanticObjectId, int]
+    window_sent: dict[tuple[PydanticObjectId, PydanticObjectId], int] = field(default_factory=dict)
+    """(channel id, contact id) -> messages sent or being sent since the contact last wrote (WeChat, WeCom: 5)."""
 
 
 async def read_facts(rows: Iterable[OutboundMessage], now: datetime) -> BatchFacts:
-    """Read the batch's contacts, conversations and recent marketing sends (four queries at most)."""
+    """Read the batch's contacts, conversations, recent marketing sends and sends in each messaging window (five
+    queries at most)."""
     rows = list(rows)
     contact_ids = list({row.contact_id for row in rows})
     contacts = Contact.get_pymongo_collection().find(
@@ -65,7 +68,9 @@ async def read_facts(rows: Iterable[OutboundMessage], now: datetime) -> BatchFac
     threads, by_id = await _read_threads(rows, contact_ids)
     marketing = [row.contact_id for row in rows if row.source in MARKETING_SOURCES]
     sent = await _marketing_sent(marketing, now) if marketing else {}
-    return BatchFacts(recipients, threads, by_id, sent)
+    facts = BatchFacts(recipients, threads, by_id, sent)
+    facts.window_sent = await _window_sent(rows, facts)
+    return facts
 
 
 async def _read_threads(
@@ -103,6 +108,36 @@ async def _marketing_sent(contact_ids: list[PydanticObjectId], now: datetime) ->
     return {PydanticObjectId(raw["_id"]): int(raw["sent"]) async for raw in cursor}
 
 
+async def _window_sent(
+    rows: list[OutboundMessage], facts: BatchFacts
+) -> dict[tuple[PydanticObjectId, PydanticObjectId], int]:
+    """How many messages went out (or are going out in another round) to each row's contact on its channel since
+    the contact last wrote: one aggregate for the batch."""
+    since: dict[tuple[PydanticObjectId, PydanticObjectId], datetime] = {}
+    for row in rows:
+        thread = _thread_of(row, facts)
+        if thread is not None and thread.last_inbound_at is not None:
+            since[(row.channel_id, row.contact_id)] = thread.last_inbound_at
+    if not since:
+        return {}
+    sent, sending = OutboundStatus.SENT.value, OutboundStatus.SENDING.value
+    clauses = [
+        {
+            "channel_id": channel_id,
+            "contact_id": contact_id,
+            "$or": [{"status": sent, "sent_at": {"$gt": at}}, {"status": sending, "sending_at": {"$gt": at}}],
+        }
+        for (channel_id, contact_id), at in since.items()
+    ]
+    key = {"channel": "$channel_id", "contact": "$contact_id"}
+    pipeline: list[dict[str, Any]] = [{"$match": {"$or": clauses}}, {"$group": {"_id": key, "sent": {"$sum": 1}}}]
+    cursor = await OutboundMessage.get_pymongo_collection().aggregate(pipeline)
+    return {
+        (PydanticObjectId(raw["_id"]["channel"]), PydanticObjectId(raw["_id"]["contact"])): int(raw["sent"])
+        async for raw in cursor
+    }
+
+
 def decide(
     row: OutboundMessage, channel: ChannelAccess, connector: Connector, facts: BatchFacts, now: datetime
 ) -> Job | UpdateOne:
@@ -132,6 +167,10 @@ def decide(
     closed = messaging_windows.closed_reason(channel.platform, reply, last_inbound, now)
     if closed is not None:
         return outbound_queue.failed(row, closed)
+    counted = (row.channel_id, row.contact_id)
+    beyond = messaging_windows.limit_reason(channel.platform, facts.window_sent.get(counted, 0))
+    if beyond is not None:
+        return outbound_queue.failed(row, beyond)
     morning = send_policy.quiet_until(recipient, row.source, now)
     if morning is not None:
         return outbound_queue.rescheduled(row, morning, "held for quiet hours in the contact's timezone")
@@ -140,6 +179,8 @@ def decide(
         if capped is not None:
             return outbound_queue.cancelled(row, capped)
         facts.marketing_sent[row.contact_id] = facts.marketing_sent.get(row.contact_id, 0) + 1
+    if messaging_windows.message_limit(channel.platform) is not None:
+        facts.window_sent[counted] = facts.window_sent.get(counted, 0) + 1  # this batch's own sends count too
     return Job(row, channel, connector, thread, reply)
 
 

@@ -21,7 +21,9 @@ WECHAT_CUSTOMER_SERVICE = timedelta(hours=48)
 WECOM_CUSTOMER_SERVICE = timedelta(hours=48)
 # WeCom customer service (微信客服, kf/send_msg): "仅当微信客户在主动发送消息给客服后的48小时内，企业可发送消息给客户，
 # 最多可发送5条消息；若用户继续发送消息，企业可再次下发消息" (developer.work.weixin.qq.com/document/path/94677, read in
-# verbatim copies). The 5-message count is judged by the platform: its refusal fails the message with the reason.
+# verbatim copies). We count the 5 messages too (`message_limit`); the platform stays the judge of sends we do not know.
+WINDOW_MESSAGES = {"wechat": 5, "wecom": 5}
+"""At most this many messages per window on these platforms, counted from the contact's last message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,24 @@ def closed_code(platform: str, reply: Reply, last_inbound_at: datetime | None, n
     if closed_reason(platform, reply, last_inbound_at, now) is None:
         return None
     return NEVER_WROTE if last_inbound_at is None else EXPIRED
+
+
+LIMIT_REACHED = "messaging_window_message_limit"
+
+
+def message_limit(platform: str) -> int | None:
+    """How many messages the platform lets us send between two messages of the contact, or None without a count."""
+    return WINDOW_MESSAGES.get(platform)
+
+
+def limit_reason(platform: str, sent: int) -> str | None:
+    """Say why one more message would break the platform's count of `sent` messages in the window, or None."""
+    limit = message_limit(platform)
+    if limit is None or sent < limit:
+        return None
+    window = window_for(platform, Reply(to="", text=""))
+    name = window.name if window else platform
+    return f"beyond the {limit} messages {name} allows: {sent} already went out since the contact last wrote"
 
 
 def reply_token_lifetime(platform: str) -> timedelta | None:

@@ -313,7 +313,8 @@ class ConversationsController(Controller):
             "Queues one outbound message; the same `idempotency_key` again returns the first reply instead of "
             "queuing another. 422 with the reason outside the platform's messaging window (WeChat 48 h, "
             "Messenger/Instagram/WhatsApp 24 h after the contact's last message), with a stable `code` "
-            "(`messaging_window_expired`, `messaging_window_never_opened`); `Accept-Language: zh-CN` gets the "
+            "(`messaging_window_expired`, `messaging_window_never_opened`, or `messaging_window_message_limit` when "
+            "WeChat's or WeCom's 5 messages per window were already sent or queued); `Accept-Language: zh-CN` gets the "
             "detail in Chinese."
         ),
     )

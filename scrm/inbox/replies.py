@@ -9,7 +9,7 @@ conversation, so a key reused elsewhere can never reach another conversation's (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from scrm.inbox.actions import get_conversation
 from scrm.inbox.conversations import InboxInputError
 from scrm.inbox.sla import note_first_response
 from scrm.inbox.waiting import stop_waiting
-from scrm.models import Conversation, OutboundMessage
+from scrm.models import Conversation, OutboundMessage, OutboundStatus
 from scrm.outbox import Outgoing, Source, TemplateRef, enqueue, inbox_key
 
 MAX_REPLY_LENGTH = 4096
@@ -33,7 +33,8 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 class ReplyRefused(Exception):
     """The platform would not take this reply now (its messaging window is closed); the message says why.
 
-    `code` is stable for machines (`messaging_window_never_opened`, `messaging_window_expired`), `window` what
+    `code` is stable for machines (`messaging_window_never_opened`, `messaging_window_expired`,
+    `messaging_window_message_limit`: WeChat and WeCom allow 5 messages per window), `window` what
     the UI needs to say it in the reader's language.
     """
 
@@ -63,6 +64,10 @@ class WindowState:
     """Whole hours until it closes, while open."""
     hours_since: int | None = None
     """Whole hours since the contact last wrote, once closed."""
+    message_limit: int | None = None
+    """How many messages the window allows (WeChat, WeCom: 5); None without a count."""
+    messages_left: int | None = None
+    """How many of them are left (`counted_window_state`); None without a count or when not counted."""
 
 
 def window_state(conversation: Conversation, now: datetime, probe: Reply | None = None) -> WindowState:
@@ -83,6 +88,60 @@ def window_state(conversation: Conversation, now: datetime, probe: Reply | None 
     left = int((closes - now).total_seconds() // 3600) if closes and reason is None else None
     since = int((now - last).total_seconds() // 3600) if last and reason is not None else None
     return WindowState(hours, closes, reason is None, reason, window.key, code, left, since)
+
+
+# Messages that count against the window: queued or in flight (they will go out in it), or sent since the contact
+# last wrote. Queued rows count so that two agents replying at once cannot both queue the last allowed message.
+PENDING = [OutboundStatus.QUEUED.value, OutboundStatus.SENDING.value]
+
+
+def _window_sends(conversation: Conversation, *, exclude_key: str = "") -> dict[str, Any]:
+    sent: dict[str, Any] = {"status": OutboundStatus.SENT.value}
+    if conversation.last_inbound_at is not None:
+        sent["sent_at"] = {"$gt": conversation.last_inbound_at}
+    query: dict[str, Any] = {
+        "channel_id": conversation.channel_id,
+        "contact_id": conversation.contact_id,
+        "$or": [{"status": {"$in": PENDING}}, sent],
+    }
+    if exclude_key:
+        query["dedupe_key"] = {"$ne": exclude_key}
+    return query
+
+
+async def counted_window_state(conversation: Conversation, now: datetime, probe: Reply | None = None) -> WindowState:
+    """`window_state` with the messages left in the window on platforms that count them (WeChat, WeCom: 5)."""
+    state = window_state(conversation, now, probe)
+    return await _with_count(conversation, state)
+
+
+async def _with_count(conversation: Conversation, state: WindowState, exclude_key: str = "") -> WindowState:
+    limit = messaging_windows.message_limit(conversation.platform)
+    if limit is None or not state.is_open:
+        return state
+    query = _window_sends(conversation, exclude_key=exclude_key)
+    sent = await OutboundMessage.get_pymongo_collection().count_documents(query)
+    left = max(limit - sent, 0)
+    if left:
+        return replace(state, message_limit=limit, messages_left=left)
+    reason = messaging_windows.limit_reason(conversation.platform, sent)
+    code = messaging_windows.LIMIT_REACHED
+    return replace(state, message_limit=limit, messages_left=0, is_open=False, reason=reason, code=code)
+
+
+async def _lost_the_race(conversation: Conversation, row: OutboundMessage) -> str | None:
+    """Whether `row`, just queued, came after the window's last allowed message (another reply was queued at the
+    same time): rows count in the order of their ids, so of two replies racing for the last message one wins."""
+    limit = messaging_windows.message_limit(conversation.platform)
+    if limit is None or row.status is not OutboundStatus.QUEUED:
+        return None
+    collection = OutboundMessage.get_pymongo_collection()
+    before = await collection.count_documents({**_window_sends(conversation), "_id": {"$lt": row.id}})
+    reason = messaging_windows.limit_reason(conversation.platform, before)
+    if reason is not None:
+        cancel = {"status": OutboundStatus.CANCELLED.value, "error": reason}
+        await collection.update_one({"_id": row.id, "status": OutboundStatus.QUEUED.value}, {"$set": cancel})
+    return reason
 
 
 async def reply(
@@ -118,16 +177,17 @@ async def reply(
         tag=tag,
         template=Template(template.name, template.language, template.parameters) if template else None,
     )
-    window = window_state(conversation, now, probe)
+    assert conversation.id is not None
+    key = inbox_key(f"{conversation.id}:{idempotency_key}")
+    window = await _with_count(conversation, window_state(conversation, now, probe), key)  # a retry is no new message
     if not window.is_open:
         raise ReplyRefused(f"This reply cannot be sent {window.reason}.", window.code or "", window)
-    assert conversation.id is not None
     outgoing = Outgoing(
         workspace_id=principal.workspace_id,
         channel_id=conversation.channel_id,
         contact_id=conversation.contact_id,
         source=Source.INBOX,
-        dedupe_key=inbox_key(f"{conversation.id}:{idempotency_key}"),
+        dedupe_key=key,
         text=cleaned,
         conversation_id=conversation.id,
         kind=ReplyKind.TEMPLATE.value if template else ReplyKind.MESSAGE.value,
@@ -137,6 +197,10 @@ async def reply(
         **(await _spend_reply_token(conversation, now) if template is None else {}),
     )
     row = await enqueue(outgoing, now)
+    lost = await _lost_the_race(conversation, row)
+    if lost is not None:
+        code = messaging_windows.LIMIT_REACHED
+        raise ReplyRefused(f"This reply cannot be sent {lost}.", code, replace(window, messages_left=0, code=code))
     await note_first_response(principal.workspace_id, conversation.id, now)  # the team answered: SLA first response
     await stop_waiting(principal.workspace_id, conversation.id, now)  # and the contact waits no more
     if outgoing.reply_token and row.payload.get("reply_token") != outgoing.reply_token:

@@ -18,7 +18,7 @@ from scrm.auth.roles import Principal
 from scrm.inbox.actions import ASSIGNABLE_ROLES, get_conversation, mark_read
 from scrm.inbox.conversations import InboxInputError
 from scrm.inbox.notes import notes_of
-from scrm.inbox.replies import WindowState, window_state
+from scrm.inbox.replies import WindowState, counted_window_state
 from scrm.models import (
     Attachment,
     Channel,
@@ -108,7 +108,7 @@ async def _view(principal: Principal, conversation: Conversation, now: datetime)
         contact=await scope.find_one(Contact, {"_id": conversation.contact_id}),
         channel=await scope.find_one(Channel, {"_id": conversation.channel_id}),
         entries=page.entries,
-        window=window_state(conversation, now),
+        window=await counted_window_state(conversation, now),
         members=await inbox_members(principal),
         older_cursor=page.older_cursor,
         anchor=page.anchor,

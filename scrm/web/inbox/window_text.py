@@ -26,7 +26,12 @@ def refusal_detail(language: str, refused: ReplyRefused) -> str:
     if language == i18n.DEFAULT_LANGUAGE or state is None or not state.key or not refused.code:
         return str(refused)
     t = i18n.Translator(language)
-    return t(f"panel.window.refused.{refused.code}", window=window_name(t, state), hours=state.hours_since or 0)
+    return t(
+        f"panel.window.refused.{refused.code}",
+        window=window_name(t, state),
+        hours=state.hours_since or 0,
+        limit=state.message_limit or 0,  # `messaging_window_message_limit`: WeChat, WeCom 5 per window
+    )
 
 
 def request_language(cookie: str | None, accept_language: str | None) -> str:

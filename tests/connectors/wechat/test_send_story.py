@@ -88,15 +88,34 @@ async def test_outside_our_window_the_message_fails_before_any_call(
     assert account.issued == []  # not even a token was fetched
 
 
-async def test_the_sixth_message_in_a_window_is_refused_by_the_count_limit(
+async def test_the_sixth_message_in_a_window_is_refused_by_our_count_before_any_call(
     account: OfficialAccountServer, channel: StoredChannel, http: httpx.AsyncClient, now: datetime
 ) -> None:
     account.user_writes(OPENID, (now - timedelta(hours=1)).timestamp())
     wang = await person(channel, OPENID, now - timedelta(hours=1))
-    rows = [await queue(channel, wang, f"第{number}条", now) for number in range(6)]
+    rows = [await queue(channel, wang, f"第{number}条", now) for number in range(5)]
+    await rounds(http, now)
+    sixth = await queue(channel, wang, "第6条", now, in_thread=False)  # queued by another path than a reply
+    await rounds(http, now)
+    assert [(await reload(row)).status for row in rows] == [OutboundStatus.SENT] * 5
+    refused = await reload(sixth)
+    assert refused.status is OutboundStatus.FAILED and refused.attempts == 0
+    assert "5 messages" in refused.error and "45047" not in refused.error
+    assert len(account.sent) == 5  # the sixth never reached the platform
+
+
+async def test_the_platforms_own_count_limit_still_fails_the_message(
+    account: OfficialAccountServer, channel: StoredChannel, http: httpx.AsyncClient, now: datetime
+) -> None:
+    account.user_writes(OPENID, (now - timedelta(hours=1)).timestamp())
+    for number in range(3):  # sent from another system on the same account: the platform counts them, we cannot
+        elsewhere = {"touser": OPENID, "msgtype": "text", "text": {"content": f"{number}"}}
+        account.sent.append({**elsewhere, "at": account.clock})
+    wang = await person(channel, OPENID, now - timedelta(hours=1))
+    rows = [await queue(channel, wang, f"第{number}条", now) for number in range(3)]
     await rounds(http, now)
     statuses = [(await reload(row)).status for row in rows]
-    assert statuses.count(OutboundStatus.SENT) == 5 and statuses.count(OutboundStatus.FAILED) == 1
+    assert statuses.count(OutboundStatus.SENT) == 2 and statuses.count(OutboundStatus.FAILED) == 1
     [refused] = [await reload(row) for row in rows if (await reload(row)).status is OutboundStatus.FAILED]
     assert "limit" in refused.error and "45047" in refused.error
     assert len(account.sent) == 5
