@@ -33,6 +33,11 @@ StatusName = Literal["open", "pending", "snoozed", "resolved"]
 SlaFilter = Literal["breached", "at_risk"]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=actions.MAX_LABEL_LENGTH)]
 
+LanguageChoice = Annotated[
+    Literal["en", "zh", "other"] | None,
+    QueryParameter(description="Only those whose latest tagged inbound message is in this language."),
+]
+
 
 class ConversationOut(msgspec.Struct):
     """One conversation as the API shows it."""
@@ -229,7 +234,8 @@ class ConversationsController(Controller):
         guards=READ,
         summary="List conversations, latest activity first, with counts per status",
         description=(
-            "Every filter narrows the list; `sentiment` and `intent` match the latest tagged inbound message. "
+            "Every filter narrows the list; `sentiment`, `intent` and `language` match the latest tagged inbound "
+            "message. "
             "`counts` ignore `status` and stop at `counts_capped_at`."
         ),
     )
@@ -244,6 +250,7 @@ class ConversationsController(Controller):
         label: Annotated[str | None, QueryParameter(description="Only those with this label.")] = None,
         sentiment: SentimentFilter = None,
         intent: IntentFilter = None,
+        language: LanguageChoice = None,
         unread: Annotated[bool, QueryParameter(description="Only those with unread messages.")] = False,
         blocked: Annotated[bool, QueryParameter(description="Only blocked contacts' (left out otherwise).")] = False,
         sla: Annotated[SlaFilter | None, QueryParameter(description="Only SLA breached or at risk.")] = None,
@@ -261,6 +268,7 @@ class ConversationsController(Controller):
             label=label,
             sentiment=sentiment,
             intent=intent,
+            language=language,
             unread=unread,
             blocked=blocked,
             sla=sla,

@@ -44,6 +44,8 @@ class InboxFilter:
     label: str | None = None
     sentiment: str | None = None
     intent: str | None = None
+    language: str | None = None
+    """`en`, `zh` or `other`: the language of the latest tagged inbound message."""
     unread: bool = False
     team_id: PydanticObjectId | None = None
     blocked: bool = False
@@ -134,6 +136,8 @@ async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] 
         query["latest_tags.sentiment"] = wanted.sentiment
     if wanted.intent:
         query["latest_tags.intent"] = wanted.intent
+    if wanted.language:
+        query["latest_tags.language"] = wanted.language
     if wanted.sla:
         try:
             query.update(sla_filter(wanted.sla, wanted.now or datetime.now(UTC)))

@@ -59,6 +59,10 @@ async def test_sentiment_and_intent_follow_the_latest_tagged_inbound_message(
     assert await names(web, inbox, intent="praise", sentiment="positive") == ["Mia"]
     assert await names(web, inbox, intent="praise", sentiment="negative") == []
     assert await names(web, inbox, intent="spam") == []
+    assert await names(web, inbox, language="zh") == ["Li"]
+    assert await names(web, inbox, language="en", status="open") == ["Mia"]
+    refused = await web.get(URL, params={"language": "klingon"}, headers=inbox.bearer("admin"))
+    assert refused.status_code == 400 and "language" in refused.text
     body = (await web.get(URL, params={"intent": "spam"}, headers=inbox.bearer("admin"))).json()
     assert body["counts"] == {"open": 0, "pending": 0, "snoozed": 0, "resolved": 0}
 

@@ -47,6 +47,7 @@ async def test_the_list_shows_open_conversations_and_filters_by_query(web: httpx
     assert listed(await web.get("/inbox?status=all", headers=HTML)) == ["Mia", "Li", "Sam"]
     assert listed(await web.get(f"/inbox?status=all&channel={inbox.telegram.id}", headers=HTML)) == ["Mia", "Sam"]
     assert listed(await web.get("/inbox?sentiment=negative", headers=HTML)) == ["Li"]
+    assert listed(await web.get("/inbox?language=zh", headers=HTML)) == ["Li"]
     assert listed(await web.get("/inbox?status=bogus&intent=nonsense", headers=HTML)) == ["Mia", "Li"]
     fragment = await web.get("/inbox/list?status=resolved", headers={**HTML, "hx-request": "true"})
     assert listed(fragment) == ["Sam"] and "<html" not in fragment.text

@@ -15,6 +15,7 @@ from scrm.models import ConversationStatus
 
 SENTIMENTS = ("negative", "neutral", "positive")
 INTENTS = ("purchase_inquiry", "pricing", "complaint", "support_request", "praise", "lead", "spam", "other")
+LANGUAGES = ("en", "zh", "other")
 STATUS_TABS = ("open", "pending", "snoozed", "resolved", "all")
 DEFAULT_STATUS = "open"
 
@@ -30,6 +31,7 @@ class ListQuery:
     label: str = ""
     sentiment: str = ""
     intent: str = ""
+    language: str = ""
     unread: bool = False
     blocked: bool = False
     sla: str = ""
@@ -57,6 +59,7 @@ class ListQuery:
             label=str(params.get("label") or "")[:40],
             sentiment=pick("sentiment", SENTIMENTS),
             intent=pick("intent", INTENTS),
+            language=pick("language", LANGUAGES),
             unread=str(params.get("unread") or "") in ("1", "on", "true"),
             blocked=str(params.get("blocked") or "") in ("1", "on", "true"),
             sla=pick("sla", SLA_FILTERS),
@@ -74,6 +77,7 @@ class ListQuery:
             label=self.label or None,
             sentiment=self.sentiment or None,
             intent=self.intent or None,
+            language=self.language or None,
             unread=self.unread,
             blocked=self.blocked,
             sla=self.sla or None,
@@ -91,6 +95,7 @@ class ListQuery:
             "label": self.label,
             "sentiment": self.sentiment,
             "intent": self.intent,
+            "language": self.language,
             "unread": "1" if self.unread else "",
             "blocked": "1" if self.blocked else "",
             "sla": self.sla,

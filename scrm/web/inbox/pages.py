@@ -21,7 +21,7 @@ from scrm.inbox.teams import list_teams
 from scrm.inbox.view import ConversationView
 from scrm.inbox.waiting import waited
 from scrm.models import Channel
-from scrm.web.inbox.filters import INTENTS, SENTIMENTS, STATUS_TABS, ListQuery
+from scrm.web.inbox.filters import INTENTS, LANGUAGES, SENTIMENTS, STATUS_TABS, ListQuery
 from scrm.web.inbox.sla_chip import MANAGE_SLA, chip_of
 
 PAGE_SIZE = 30
@@ -70,6 +70,7 @@ async def list_context(
         "labels": await labels_in_use(principal),
         "sentiments": SENTIMENTS,
         "intents": INTENTS,
+        "tag_languages": LANGUAGES,
         "status_tabs": STATUS_TABS,
         "total": sum(listing.counts.values()),
         "cap": COUNT_CAP,
