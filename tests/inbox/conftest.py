@@ -148,7 +148,9 @@ async def inbox(database: Database, now: datetime) -> Inbox:
         now - timedelta(minutes=5),
         [("My order is late!", tags("negative", "complaint")), ("Ah it came, thanks!", tags("positive", "praise"))],
     )
-    await talk(world, wechat, "Li", now - timedelta(hours=1), [("咖啡洒了", tags("negative", "complaint", language="zh"))])
+    await talk(
+        world, wechat, "Li", now - timedelta(hours=1), [("咖啡洒了", tags("negative", "complaint", language="zh"))]
+    )
     sam = await talk(world, telegram, "Sam", now - timedelta(hours=2), [("How much is a bag?", None)])
     await scope.find(Conversation, {"_id": sam.id}).update({"$set": {"status": ConversationStatus.RESOLVED.value}})
     assert telegram.id is not None and wechat.id is not None
