@@ -57,6 +57,35 @@ def mongodb_uri(settings: Settings) -> str:
     return EmbeddedMongo(settings.home, settings.mongod_port).uri
 
 
+RETIRED_INDEXES: dict[str, tuple[str, ...]] = {
+    # Replaced by indexes that add the channel (and `_id`) after each filter's field, for agents' views.
+    "conversations": (
+        "inbox_by_status",
+        "inbox_channel",
+        "inbox_assignee",
+        "inbox_labels",
+        "inbox_sentiment",
+        "inbox_intent",
+    ),
+    # A name was unique per workspace; personal canned responses made it unique per workspace and owner.
+    "canned_responses": ("name_unique",),
+}
+"""Indexes earlier versions created that no model declares any more (Beanie creates indexes, never drops them).
+Dropped before the models' indexes are created, so an old index can neither slow writes nor refuse them."""
+_MISSING = {26, 27}  # NamespaceNotFound, IndexNotFound
+
+
+async def drop_retired_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
+    """Drop the indexes in RETIRED_INDEXES that a database still has (nothing when it has none)."""
+    for collection, names in RETIRED_INDEXES.items():
+        for name in names:
+            try:
+                await db[collection].drop_index(name)
+            except pymongo.errors.OperationFailure as exc:
+                if exc.code not in _MISSING:
+                    raise
+
+
 async def connect(uri: str, database: str, *, timeout_ms: int = 10_000) -> Database:
     """Open a client, bind every Beanie document to `database` and create their indexes (idempotent)."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -64,6 +93,7 @@ async def connect(uri: str, database: str, *, timeout_ms: int = 10_000) -> Datab
     )
     db = client[database]
     try:
+        await drop_retired_indexes(db)
         await init_beanie(database=db, document_models=list(DOCUMENTS))
     except BaseException:
         await client.close()

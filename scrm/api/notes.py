@@ -6,13 +6,16 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from beanie import PydanticObjectId
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from scrm.api.inbox import INBOX_ERRORS, READ, WORK
 from scrm.api.paging import DEFAULT_LIMIT, Cursor, Limit, next_cursor, parse_cursor, parse_id
 from scrm.api.security import Caller, Now
+from scrm.auth.roles import Principal
 from scrm.inbox import actions, notes
+from scrm.inbox.conversations import InboxInputError, user_id_of
 from scrm.models import Note
 
 
@@ -32,6 +35,11 @@ class NoteOut(msgspec.Struct):
     author_name: str
     text: str
     created_at: datetime
+    mentioned_user_ids: list[str]
+    """The members the text @mentions who can see the conversation."""
+    unresolved_mentions: list[str] = msgspec.field(default_factory=list)
+    """On the answer to writing a note: the @handles that named no member who can see the conversation (left as
+    plain text). Empty when reading."""
 
 
 class NotePage(msgspec.Struct):
@@ -41,9 +49,30 @@ class NotePage(msgspec.Struct):
     next_cursor: str | None
 
 
-def note_out(note: Note) -> NoteOut:
+def note_out(note: Note, unresolved: list[str] | None = None) -> NoteOut:
     """The API view of a note."""
-    return NoteOut(str(note.id), str(note.conversation_id), note.author, note.author_name, note.text, note.created_at)
+    return NoteOut(
+        str(note.id),
+        str(note.conversation_id),
+        note.author,
+        note.author_name,
+        note.text,
+        note.created_at,
+        [str(uid) for uid in note.mentioned_user_ids],
+        unresolved or [],
+    )
+
+
+def parse_mentioned(principal: Principal, mentioned: str) -> PydanticObjectId:
+    """`me` (a signed-in user) or a user id; InboxInputError otherwise."""
+    if mentioned == "me":
+        me = user_id_of(principal)
+        if me is None:
+            raise InboxInputError("`mentioned=me` needs a signed-in user; an API token can filter by a user id")
+        return me
+    if not PydanticObjectId.is_valid(mentioned):
+        raise InboxInputError(f"Unknown mentioned {mentioned!r}: use me or a user id")
+    return PydanticObjectId(mentioned)
 
 
 class NotesController(Controller):
@@ -58,12 +87,16 @@ class NotesController(Controller):
         self,
         principal: Caller,
         conversation_id: Annotated[str | None, QueryParameter(description="Only this conversation's.")] = None,
+        mentioned: Annotated[
+            str | None, QueryParameter(description="Only those that @mention `me` (a signed-in user) or a user id.")
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> NotePage:
-        """Notes the caller may read, of one conversation or of all."""
+        """Notes the caller may read, of one conversation or of all, optionally only those mentioning someone."""
         oid = actions.parse_conversation_id(conversation_id) if conversation_id else None
-        found = await notes.note_page(principal, oid, parse_cursor(cursor), limit)
+        who = parse_mentioned(principal, mentioned) if mentioned is not None else None
+        found = await notes.note_page(principal, oid, parse_cursor(cursor), limit, who)
         return NotePage([note_out(n) for n in found[:limit]], next_cursor([n.id for n in found], limit))
 
     @get("/{note_id:str}", guards=READ, summary="Get a note")
@@ -73,6 +106,8 @@ class NotesController(Controller):
 
     @post("/", guards=WORK, summary="Write a private note on a conversation")
     async def create(self, principal: Caller, data: JSONBody[NoteIn], now: Now) -> NoteOut:
-        """A new note; 404 for a conversation the caller may not see."""
+        """A new note, with the members it @mentions and the handles left unresolved; 404 for a conversation the
+        caller may not see."""
         oid = actions.parse_conversation_id(data.conversation_id)
-        return note_out(await notes.add_note(principal, oid, data.text, now))
+        note, unresolved = await notes.write_note(principal, oid, data.text, now)
+        return note_out(note, unresolved)

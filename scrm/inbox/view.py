@@ -17,6 +17,7 @@ from beanie import PydanticObjectId
 from scrm.auth.roles import Principal
 from scrm.inbox.actions import ASSIGNABLE_ROLES, get_conversation, mark_read
 from scrm.inbox.conversations import InboxInputError
+from scrm.inbox.mentions import Handles, highlight, mention_handles
 from scrm.inbox.notes import notes_of
 from scrm.inbox.replies import WindowState, counted_window_state
 from scrm.models import (
@@ -52,6 +53,8 @@ class ThreadEntry:
     error: str = ""
     note_by: str | None = None
     """Who wrote it, for a private note; None for messages and replies."""
+    parts: tuple[tuple[str, bool], ...] = ()
+    """A note's text as pieces, plain (False) or an @mention (True), for highlighting; empty for messages."""
 
     @property
     def is_note(self) -> bool:
@@ -169,8 +172,9 @@ async def thread_page(
     lowest = _decode(since)[0] if since else (messages[0].sent_at if messages and more else None)
     upper = _decode(before)[0] if before else None
     notes = await notes_of(principal, conversation_id)
+    handles = await mention_handles(uid for n in notes for uid in n.mentioned_user_ids)
     entries += [
-        _note_entry(n)
+        _note_entry(n, handles)
         for n in notes
         if (lowest is None or n.created_at >= lowest) and (upper is None or n.created_at < upper)
     ]
@@ -220,7 +224,7 @@ def _reply_entry(row: OutboundMessage) -> ThreadEntry:
     )
 
 
-def _note_entry(note: Note) -> ThreadEntry:
+def _note_entry(note: Note, handles: Handles) -> ThreadEntry:
     return ThreadEntry(
         id=str(note.id),
         inbound=False,
@@ -230,6 +234,7 @@ def _note_entry(note: Note) -> ThreadEntry:
         delivery_status=None,
         tags=None,
         note_by=note.author_name or note.author,
+        parts=highlight(note.text, note.mentioned_user_ids, handles),
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from beanie import PydanticObjectId
-from pymongo import ASCENDING, IndexModel
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from scrm.models.base import WorkspaceDocument
 
@@ -18,6 +19,8 @@ class Note(WorkspaceDocument):
     """Who wrote it, as the audit log names actors: `user:<id>` or `token:<id>`."""
     author_name: str = ""
     text: str
+    mentioned_user_ids: list[PydanticObjectId] = Field(default_factory=list)
+    """The members the text @mentions who can see the conversation (`scrm.inbox.mentions`), each once."""
 
     class Settings:
         name = "notes"
@@ -25,5 +28,9 @@ class Note(WorkspaceDocument):
             IndexModel(
                 [("workspace_id", ASCENDING), ("conversation_id", ASCENDING), ("created_at", ASCENDING)],
                 name="conversation_notes",
+            ),
+            IndexModel(
+                [("workspace_id", ASCENDING), ("mentioned_user_ids", ASCENDING), ("created_at", DESCENDING)],
+                name="mentions",
             ),
         ]

@@ -135,10 +135,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         "/api/v1/canned-responses",
         seed=seed_canned,
-        create={"name": "hours", "text": "We are open 8-18."},
+        create={"name": "hours", "text": "We are open 8-18.", "personal": False},
         update={"text": "We are open 8-20."},
         delete=True,
-        writers=ADMINS | {Role.AGENT},
+        writers=ADMINS,
     ),
     Resource(
         "/api/v1/merge-suggestions",

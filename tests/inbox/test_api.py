@@ -281,19 +281,19 @@ async def test_a_bulk_change_moves_conversations_to_a_team_within_reach(
 
 
 async def test_canned_responses_are_saved_and_offered_in_the_reply_box(web: httpx.AsyncClient, inbox: Inbox) -> None:
-    url, agent = "/api/v1/canned-responses", inbox.bearer("agent")
-    saved = await web.post(url, json={"name": "Shipping", "text": "We ship in 2-4 days."}, headers=agent)
+    url, admin = "/api/v1/canned-responses", inbox.bearer("admin")  # the workspace's are an admin's to keep
+    saved = await web.post(url, json={"name": "Shipping", "text": "We ship in 2-4 days."}, headers=admin)
     assert saved.status_code == 201 and saved.json()["name"] == "shipping"
-    taken = await web.post(url, json={"name": "shipping", "text": "Other text"}, headers=agent)
+    taken = await web.post(url, json={"name": "shipping", "text": "Other text"}, headers=admin)
     assert taken.status_code == 409
-    changed = await web.patch(f"{url}/{saved.json()['id']}", json={"text": "We ship in 1-3 days."}, headers=agent)
+    changed = await web.patch(f"{url}/{saved.json()['id']}", json={"text": "We ship in 1-3 days."}, headers=admin)
     assert changed.json()["text"] == "We ship in 1-3 days."
     listed = (await web.get(url, headers=inbox.bearer("viewer"))).json()["items"]
     assert [(c["name"], c["text"]) for c in listed] == [("shipping", "We ship in 1-3 days.")]
     assert (await web.post(url, json={"name": "x", "text": "y"}, headers=inbox.bearer("viewer"))).status_code == 403
-    assert (await web.post(url, json={"name": "bad shortcut", "text": "y"}, headers=agent)).status_code == 400
+    assert (await web.post(url, json={"name": "bad shortcut", "text": "y"}, headers=admin)).status_code == 400
     await signed_in(web, "agent")
     page = await web.get(f"/inbox/{inbox.cid('Mia')}", headers={"accept": "text/html"})
     assert 'id="canned-pick"' in page.text and '<option value="We ship in 1-3 days.">/shipping</option>' in page.text
-    assert (await web.delete(f"{url}/{saved.json()['id']}", headers=agent)).status_code == 204
-    assert (await web.get(url, headers=agent)).json()["items"] == []
+    assert (await web.delete(f"{url}/{saved.json()['id']}", headers=admin)).status_code == 204
+    assert (await web.get(url, headers=admin)).json()["items"] == []

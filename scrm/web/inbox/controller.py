@@ -21,17 +21,17 @@ import msgspec
 from beanie import PydanticObjectId
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from scrm.auth.clock import now_of
 from scrm.auth.roles import Permission
 from scrm.inbox import actions, notes, replies
+from scrm.inbox import canned as canned_replies
 from scrm.inbox.actions import parse_conversation_id
 from scrm.inbox.availability import note_activity
 from scrm.inbox.bulk import BulkChange, apply_to_many
-from scrm.inbox.canned import canned_responses
 from scrm.inbox.conversations import InboxInputError, user_id_of
 from scrm.inbox.teams import parse_team_ref
 from scrm.inbox.view import open_conversation, thread_entries
@@ -39,6 +39,7 @@ from scrm.models import ConversationStatus, NotInWorkspace
 from scrm.web import i18n
 from scrm.web.errors import handle_error
 from scrm.web.inbox import csat_settings as csat_page
+from scrm.web.inbox import mentions as mentions_page
 from scrm.web.inbox import meta_reply
 from scrm.web.inbox import sla as sla_page
 from scrm.web.inbox.filters import ListQuery
@@ -127,6 +128,7 @@ class InboxController(Controller):
         principal = principal_of(request)
         context = await list_context(principal, _query(request), request.query_params.get("cursor"), _now(request))
         csrf = signed_in_of(request).csrf_token
+        context["mention_count"] = await mentions_page.mention_count(principal)
         return Template(
             template_name="inbox.html", context=page_context(request, "inbox", **context, view=None, csrf_token=csrf)
         )
@@ -158,6 +160,11 @@ class InboxController(Controller):
         csrf = signed_in_of(request).csrf_token
         extra = {**context, "selected": selected, "oob": True, "csrf_token": csrf}  # the status tabs' counts come along
         return Template(template_name="inbox_list.html", context=page_context(request, "inbox", **extra))
+
+    @get("/mentions", name="inbox_mentions")
+    async def mentions(self, request: Request[Any, Any, Any]) -> Template:
+        """The private notes that @mention me, newest first, each linking to its conversation."""
+        return await mentions_page.mentions_page(request)
 
     @get("/settings/sla", name="inbox_sla_settings")
     async def sla_settings(self, request: Request[Any, Any, Any]) -> Template:
@@ -206,6 +213,16 @@ class InboxController(Controller):
         context |= await csat_context(principal, conversation.id)
         return Template(template_name="inbox_thread.html", context=context)
 
+    @get("/{conversation_id:str}/canned", name="inbox_canned_render")
+    async def canned_render(
+        self, request: Request[Any, Any, Any], conversation_id: FromPath[str], name: FromQuery[str] = ""
+    ) -> Response[str]:
+        """A canned response (`name`: its shortcode) rendered for the conversation, as plain text for the reply box."""
+        principal = principal_of(request, Permission.WORK_INBOX)
+        found = await canned_replies.by_shortcode(principal, name)
+        text = await canned_replies.render(principal, found, parse_conversation_id(conversation_id))
+        return Response(text, media_type="text/plain; charset=utf-8")
+
     @get("/{conversation_id:str}/presence", name="inbox_presence")
     async def presence(self, request: Request[Any, Any, Any], conversation_id: FromPath[str]) -> Template:
         """Who else has the conversation open, for htmx polling; the poll renews my own presence."""
@@ -233,8 +250,9 @@ class InboxController(Controller):
         context = await list_context(principal, query, None, now)
         context |= conversation_context(request, principal, view, now) | extra
         context |= await meta_reply.meta_context(principal, view, now)
-        context["canned"] = await canned_responses(principal)
+        context["mention_count"] = await mentions_page.mention_count(principal)
         oid = parse_conversation_id(conversation_id)
+        context["canned"] = await canned_replies.for_conversation(principal, oid)
         context |= await presence_context(request, principal, oid) | await csat_context(principal, oid)
         return Template(
             template_name="inbox.html", context=page_context(request, "inbox", **context), status_code=status_code

@@ -52,12 +52,39 @@
     var canned = document.getElementById("canned-pick");
     var box = document.getElementById("reply-text");
     if (canned && box) {
+      // The server fills the variables ({contact.name}…); the saved text as is when it cannot be reached.
+      var render = function (name, fallback, from, to) {
+        var url = canned.getAttribute("data-render") + "?name=" + encodeURIComponent(name);
+        return fetch(url, { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : fallback; }, function () { return fallback; })
+          .then(function (text) {
+            if (text === null) return;
+            box.value = box.value.slice(0, from) + text + box.value.slice(to);
+            box.selectionStart = box.selectionEnd = from + text.length;
+            box.focus();
+          });
+      };
       canned.addEventListener("change", function () {
-        if (!canned.value) return;
-        var at = box.selectionStart || box.value.length;
-        box.value = box.value.slice(0, at) + canned.value + box.value.slice(box.selectionEnd || at);
+        var option = canned.options[canned.selectedIndex];
+        if (!canned.value || !option) return;
+        var from = box.selectionStart || box.value.length;
+        render(option.text.replace(/^\//, ""), canned.value, from, box.selectionEnd || from);
         canned.value = "";
-        box.focus();
+      });
+      box.addEventListener("keydown", function (event) {
+        // `/shortcode` then Tab or Enter expands it; anything else (or an unknown shortcode) types as usual.
+        if (event.key !== "Tab" && event.key !== "Enter") return;
+        if (event.shiftKey || event.ctrlKey || event.metaKey || event.isComposing) return;
+        var end = box.selectionStart;
+        if (end !== box.selectionEnd) return;
+        var typed = /(^|\s)\/([\p{L}\p{N}_-]{1,40})$/u.exec(box.value.slice(0, end));
+        if (!typed) return;
+        var known = Array.prototype.some.call(canned.options, function (o) {
+          return o.text.toLowerCase() === "/" + typed[2].toLowerCase();
+        });
+        if (!known) return;
+        event.preventDefault();
+        render(typed[2], null, end - typed[2].length - 1, end);
       });
     }
     var thread = document.getElementById("thread");
