@@ -17,27 +17,24 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from beanie import PydanticObjectId
+from scratch import free_port, scratch_mongo
 
 from scrm.channel_access import ChannelDirectory
 from scrm.connectors.ratelimit import ChannelBuckets, SystemClock
 from scrm.db import connect
 from scrm.delivery import CONCURRENCY, RATE_OVERRIDE, DeliveryContext, run_delivery
-from scrm.embedded import EmbeddedMongo
 from scrm.models import Channel, ChannelCredentials, Contact, Conversation, Identity, OutboundMessage, Workspace
 from scrm.models.sealed import SecretBox
 from scrm.outbox import Outgoing, Source, enqueue, enqueue_many
@@ -49,14 +46,6 @@ DATABASE = "scrm_bench_delivery"
 PEOPLE = 1_000
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def telegram_server() -> Callable[
@@ -268,11 +257,7 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
-    with tempfile.TemporaryDirectory(prefix="scrm-bench-") as home:
-        mongo = None if os.environ.get("SCRM_MONGODB_URI") else EmbeddedMongo(Path(home), free_port())
-        uri = os.environ.get("SCRM_MONGODB_URI") or (mongo.uri if mongo else "")
-        if mongo is not None:
-            mongo.start()
+    with scratch_mongo() as (_, uri):
         server, port = start_server()
         try:
             print(f"{os.cpu_count()} cores; MongoDB at {uri}; fake Bot API on port {port}", flush=True)
@@ -281,8 +266,6 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait()
-            if mongo is not None:
-                mongo.stop()
 
 
 if __name__ == "__main__":

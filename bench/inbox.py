@@ -26,27 +26,24 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from beanie import PydanticObjectId
 from inbox_live import LiveSetup, delivery_to_visible
 from pymongo import UpdateOne
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from scratch import scratch_mongo
 
 from scrm import pipeline
 from scrm.auth.roles import Principal
 from scrm.connectors.items import Inbound, InboundMessage, Sender
 from scrm.db import connect
 from scrm.demo.samples import TEXTS_EN, TEXTS_ZH
-from scrm.embedded import EmbeddedMongo
 from scrm.events import Where
 from scrm.inbox.conversations import InboxFilter, list_conversations
 from scrm.inbox.view import open_conversation
@@ -66,14 +63,6 @@ CHAT_BASE = 7_000_000_000
 DATABASE = "scrm_bench_inbox"
 SECRET_KEY = "bench-secret-key"  # noqa: S105 - a throwaway key for a throwaway database
 TELEGRAM_SECRET = "bench-telegram-secret"  # noqa: S105
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,22 +290,14 @@ def main() -> None:
     if args.messages < args.conversations:
         parser.error("--messages must be at least --conversations (every conversation has a message)")
     random.seed(6)
-    with tempfile.TemporaryDirectory(prefix="scrm-bench-") as home:
-        mongo = None if os.environ.get("SCRM_MONGODB_URI") else EmbeddedMongo(Path(home), free_port())
-        uri = os.environ.get("SCRM_MONGODB_URI") or (mongo.uri if mongo else "")
-        if mongo is not None:
-            mongo.start()
-        try:
-            print(f"{os.cpu_count()} cores; MongoDB at {uri}", flush=True)
-            ws = asyncio.run(prepare(uri, args))
-            if not args.no_live:
-                owner, _ = principals(ws)
-                setup = LiveSetup(uri, DATABASE, SECRET_KEY, TELEGRAM_SECRET, home, ws.channels, CHAT_BASE, owner)
-                for line in delivery_to_visible(setup, args.rate, args.duration):
-                    print(line, flush=True)
-        finally:
-            if mongo is not None:
-                mongo.stop()
+    with scratch_mongo() as (home, uri):
+        print(f"{os.cpu_count()} cores; MongoDB at {uri}", flush=True)
+        ws = asyncio.run(prepare(uri, args))
+        if not args.no_live:
+            owner, _ = principals(ws)
+            setup = LiveSetup(uri, DATABASE, SECRET_KEY, TELEGRAM_SECRET, home, ws.channels, CHAT_BASE, owner)
+            for line in delivery_to_visible(setup, args.rate, args.duration):
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

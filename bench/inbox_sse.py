@@ -28,11 +28,10 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from beanie import PydanticObjectId
-from inbox import CHAT_BASE, SECRET_KEY, TELEGRAM_SECRET, free_port, load, principals
+from inbox import CHAT_BASE, SECRET_KEY, TELEGRAM_SECRET, load, principals
 from inbox_live import (
     MARKER,
     LiveSetup,
@@ -44,10 +43,10 @@ from inbox_live import (
     wait_for_http,
     wait_for_worker,
 )
+from scratch import free_port, scratch_mongo
 
 from scrm.auth.accounts import add_member, create_user
 from scrm.db import connect
-from scrm.embedded import EmbeddedMongo
 from scrm.models import Conversation, Role
 
 DATABASE = "scrm_bench_inbox_sse"
@@ -221,19 +220,11 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20, help="seconds of live deliveries")
     args = parser.parse_args()
     random.seed(6)
-    with tempfile.TemporaryDirectory(prefix="scrm-bench-") as home:
-        mongo = None if os.environ.get("SCRM_MONGODB_URI") else EmbeddedMongo(Path(home), free_port())
-        uri = os.environ.get("SCRM_MONGODB_URI") or (mongo.uri if mongo else "")
-        if mongo is not None:
-            mongo.start()
-        try:
-            print(f"{os.cpu_count()} cores; MongoDB at {uri}", flush=True)
-            setup = asyncio.run(prepare(uri, args.conversations, args.messages))
-            for line in measure(setup, args.rate, args.duration):
-                print(line, flush=True)
-        finally:
-            if mongo is not None:
-                mongo.stop()
+    with scratch_mongo() as (_, uri):
+        print(f"{os.cpu_count()} cores; MongoDB at {uri}", flush=True)
+        setup = asyncio.run(prepare(uri, args.conversations, args.messages))
+        for line in measure(setup, args.rate, args.duration):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

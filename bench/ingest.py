@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,9 +31,9 @@ from pathlib import Path
 
 import httpx
 from loadgen import Request, Results, closed_loop, open_loop
+from scratch import free_port, scratch_mongo
 
 from scrm.db import connect
-from scrm.embedded import EmbeddedMongo
 from scrm.models import Channel, ChannelCredentials, Message, RawEvent, Workspace
 from scrm.models.sealed import SecretBox
 from scrm.nlp import Tagger
@@ -46,14 +45,6 @@ SECRET_KEY = "bench-secret-key"  # noqa: S105 - a throwaway key for a throwaway 
 TELEGRAM_SECRET = "bench-telegram-secret"  # noqa: S105
 DATABASE = "scrm_bench_ingest"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def update(number: int, offset: int = 0) -> bytes:
@@ -220,26 +211,18 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--duration", type=float, default=10)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="scrm-bench-") as home:
-        mongo = None if os.environ.get("SCRM_MONGODB_URI") else EmbeddedMongo(Path(home), free_port())
-        uri = os.environ.get("SCRM_MONGODB_URI") or (mongo.uri if mongo else "")
-        if mongo is not None:
-            mongo.start()
-        try:
-            channel = asyncio.run(prepare(uri))
-            port = free_port()
-            env = {"SCRM_MONGODB_URI": uri, "SCRM_DATABASE": DATABASE, "SCRM_SECRET_KEY": SECRET_KEY,
-                   "SCRM_WEBHOOKS_PORT": str(port), "SCRM_LOG_LEVEL": "warning", "SCRM_HOME": home}  # fmt: skip
-            print(f"{os.cpu_count()} cores; MongoDB at {uri}; {args.deliveries} deliveries", flush=True)
-            for line in baselines(uri, args.deliveries):
-                print(line, flush=True)
-            for line in ingress(env, port, channel, args.deliveries, args.rate, args.duration):
-                print(line, flush=True)
-            print(asyncio.run(pipeline_rate(uri)), flush=True)
-            print(lag(env, port, channel, args.rate, args.duration, uri), flush=True)
-        finally:
-            if mongo is not None:
-                mongo.stop()
+    with scratch_mongo() as (home, uri):
+        channel = asyncio.run(prepare(uri))
+        port = free_port()
+        env = {"SCRM_MONGODB_URI": uri, "SCRM_DATABASE": DATABASE, "SCRM_SECRET_KEY": SECRET_KEY,
+               "SCRM_WEBHOOKS_PORT": str(port), "SCRM_LOG_LEVEL": "warning", "SCRM_HOME": home}  # fmt: skip
+        print(f"{os.cpu_count()} cores; MongoDB at {uri}; {args.deliveries} deliveries", flush=True)
+        for line in baselines(uri, args.deliveries):
+            print(line, flush=True)
+        for line in ingress(env, port, channel, args.deliveries, args.rate, args.duration):
+            print(line, flush=True)
+        print(asyncio.run(pipeline_rate(uri)), flush=True)
+        print(lag(env, port, channel, args.rate, args.duration, uri), flush=True)
 
 
 if __name__ == "__main__":

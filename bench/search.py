@@ -25,22 +25,19 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bson import ObjectId
 from rich.progress import Progress
+from scratch import scratch_mongo
 
 from scrm.auth.roles import Principal
 from scrm.db import connect
-from scrm.embedded import EmbeddedMongo
 from scrm.inbox.conversations import InboxFilter, list_conversations
 from scrm.inbox.search import term_filter
 from scrm.models import (
@@ -62,14 +59,6 @@ BATCH = 10_000
 DATABASE = "scrm_bench_search"
 CORPORA = {"en": ("banking77", "tweeteval_sentiment"), "zh": ("online_shopping_10cats", "waimai_10k")}
 STATUSES = (["open"] * 8) + (["pending"] * 2) + ["snoozed"] + (["resolved"] * 9)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def corpus_texts(language: str) -> list[str]:
@@ -260,17 +249,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     random.seed(14)
-    with tempfile.TemporaryDirectory(prefix="scrm-bench-") as home:
-        mongo = None if os.environ.get("SCRM_MONGODB_URI") else EmbeddedMongo(Path(home), free_port())
-        uri = os.environ.get("SCRM_MONGODB_URI") or (mongo.uri if mongo else "")
-        if mongo is not None:
-            mongo.start()
-        try:
-            print(f"{os.cpu_count()} cores; MongoDB at {uri}", flush=True)
-            asyncio.run(measure(uri, args))
-        finally:
-            if mongo is not None:
-                mongo.stop()
+    with scratch_mongo() as (_, uri):
+        print(f"{os.cpu_count()} cores; MongoDB at {uri}", flush=True)
+        asyncio.run(measure(uri, args))
 
 
 if __name__ == "__main__":

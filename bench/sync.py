@@ -15,19 +15,16 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
+from scratch import scratch_mongo
 
 from scrm.channel_access import ChannelDirectory
 from scrm.connectors.ratelimit import ChannelBuckets, RateLimit, SystemClock
 from scrm.db import connect
-from scrm.embedded import EmbeddedMongo
 from scrm.models import Channel, ChannelCredentials, Workspace
 from scrm.models.sealed import SecretBox
 from scrm.platform_state import MongoTokenStore
@@ -36,14 +33,6 @@ from scrm.sync import PipelineContext, sync_channel
 SECRET_KEY = "bench-secret-key"  # noqa: S105  # a throwaway key for the bench database
 DATABASE = "scrm_bench_sync"
 UNLIMITED = RateLimit(calls=1_000_000, per=timedelta(seconds=1))
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def platforms(updates: int, followers: int, people: int) -> httpx.MockTransport:
@@ -132,13 +121,8 @@ def run() -> None:
     if options.mongodb_uri:
         asyncio.run(main(options.updates, options.followers, options.people, options.mongodb_uri))
         return
-    with tempfile.TemporaryDirectory() as home:
-        server = EmbeddedMongo(Path(home), free_port())
-        server.start()
-        try:
-            asyncio.run(main(options.updates, options.followers, options.people, server.uri))
-        finally:
-            server.stop()
+    with scratch_mongo() as (_, uri):
+        asyncio.run(main(options.updates, options.followers, options.people, uri))
 
 
 if __name__ == "__main__":
