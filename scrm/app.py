@@ -25,6 +25,7 @@ from scrm.lifespan import resources_lifespan
 from scrm.settings import Settings
 from scrm.web.channel_checks import ChannelCheckPageController
 from scrm.web.errors import handle_error
+from scrm.web.inbox.canned_settings import CannedSettingsController
 from scrm.web.inbox.contact_panel import ContactPanelController, ThreadHistoryController
 from scrm.web.inbox.controller import InboxController
 from scrm.web.inbox.live_events import InboxEventsController, live_lifespan
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, webhooks: bool = False, worker: bool = Fal
         ChannelCheckPageController,
         LoginController,
         AccountController,
+        CannedSettingsController,
         InboxController,
         InboxEventsController,
         ContactPanelController,

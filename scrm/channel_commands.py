@@ -225,6 +225,9 @@ def channels_check(channel_id: str, as_json: bool) -> None:
         text = f"The {view.platform} connector has no credential check; the channel is {view.status}."
     elif result.problem is None:
         text = f"{view.platform} accepted the credentials; the channel is {view.status}."
+        if view.credentials_warning:
+            ends = f" on {view.credentials_expire_at:%Y-%m-%d}" if view.credentials_expire_at else ""
+            text += f"\nWarning: they end{ends} — re-authorise before then ({view.credentials_warning})."
     else:
         text = f"{view.platform} refused the credentials: {result.problem}"
     _emit(as_json, {"checked": result.checked, "problem": result.problem, "channel": asdict(view)}, text)

@@ -72,6 +72,10 @@ class ChannelView:
     created_at: datetime
     credentials_checked_at: datetime | None = None
     """When the platform was last asked about the credentials (`scrm.channel_checks`); None: never."""
+    credentials_warning: str = ""
+    """What the last check warned of while the credentials still work (a token ending soon); empty: nothing."""
+    credentials_expire_at: datetime | None = None
+    """With a warning: when the credentials stop working."""
 
 
 def known_platforms() -> list[str]:
@@ -123,6 +127,8 @@ def channel_view(channel: Channel, credentials: ChannelCredentials | None, publi
         credential_names=sorted(credentials.values) if credentials else [],
         created_at=channel.created_at,
         credentials_checked_at=channel.credentials_checked_at,
+        credentials_warning=channel.credentials_warning,
+        credentials_expire_at=channel.credentials_expire_at,
     )
 
 
@@ -237,6 +243,9 @@ async def update_channel(
     if fields:
         await principal.scope.find(Channel, {"_id": channel.id}).update({"$set": fields})
     credentials = await write_credentials(principal, channel, changes.credentials, settings.secret_key, now)
+    if renewed:  # a warning was about the credentials just replaced
+        cleared = {"credentials_warning": "", "credentials_expire_at": None}
+        await principal.scope.find(Channel, {"_id": channel.id}).update({"$set": cleared})
     if renewed and changes.status is None:
         reauthorised = {"status": ChannelStatus.ACTIVE.value, "status_reason": "", "status_changed_at": now}
         unhealthy = {"_id": channel.id, "status": ChannelStatus.UNHEALTHY.value}

@@ -93,13 +93,13 @@ async def check_due_channels(
             continue
         connector = get_connector(access.platform, tokens)
         try:
-            problem = await ask_platform(connector, http, access.credentials)
+            answer = await ask_platform(connector, http, access.credentials)
         except ChannelCheckFailed as exc:
             log.warning("The credentials of channel %s could not be checked: %s", channel_id, exc)
             done.append(ScheduledCheck(channel_id, None, failed=str(exc)))
             continue
-        await record_check(channel_id, workspace_id, problem, now)
-        if problem is not None:
-            log.warning("Channel %s is unhealthy: %s", channel_id, problem)
-        done.append(ScheduledCheck(channel_id, problem))
+        await record_check(channel_id, workspace_id, answer, now)
+        if answer.problem is not None:
+            log.warning("Channel %s is unhealthy: %s", channel_id, answer.problem)
+        done.append(ScheduledCheck(channel_id, answer.problem))
     return done

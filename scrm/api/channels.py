@@ -76,6 +76,11 @@ class ChannelOut(msgspec.Struct):
     created_at: datetime
     credentials_checked_at: datetime | None = None
     """When the platform was last asked whether the credentials work (by hand or on schedule); null: never."""
+    credentials_warning: str = ""
+    """What the last check warned of while the credentials still work (Meta: a token ending within 7 days, the
+    channel stays active); empty when the last check saw nothing coming."""
+    credentials_expire_at: datetime | None = None
+    """With a warning: when the credentials stop working; re-authorise before then. Null otherwise."""
 
 
 class ChannelCheckOut(msgspec.Struct):

@@ -43,6 +43,10 @@ class Channel(WorkspaceDocument):
     sync_lease_holder: str = ""
     credentials_checked_at: datetime | None = None
     """When the platform was last asked whether the channel's credentials work (by hand or by the schedule)."""
+    credentials_warning: str = ""
+    """What the last check warned of though the credentials still work (a token ending soon); empty: nothing."""
+    credentials_expire_at: datetime | None = None
+    """With a warning: when the credentials stop working (re-authorise before then); cleared by a fresh check."""
 
     class Settings:
         name = "channels"

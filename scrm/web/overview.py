@@ -43,6 +43,10 @@ class ChannelRow:
     id: str = ""
     checked_ago: Age | None = None
     """How long ago the platform was last asked about the channel's credentials; None: never."""
+    warning: str = ""
+    """What the last check warned of while the channel still works (a token ending soon), as the platform said."""
+    expires_at: datetime | None = None
+    """With a warning: when the credentials stop working (shown as "Token expires on …")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,8 @@ async def find_overview(workspace: Workspace | None, now: datetime | None = None
             c.status_reason,
             id=str(c.id),
             checked_ago=age_of(c.credentials_checked_at, now) if c.credentials_checked_at else None,
+            warning=c.credentials_warning,
+            expires_at=c.credentials_expire_at,
         )
         for c in channels
     ]

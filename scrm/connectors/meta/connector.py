@@ -13,7 +13,14 @@ from scrm.connectors.errors import AuthRejected, ConnectorError, TemporaryFailur
 from scrm.connectors.http import ApiClient
 from scrm.connectors.items import Inbound
 from scrm.connectors.meta.graph import GRAPH_URL, GraphClient, classify_graph
-from scrm.connectors.meta.health import TokenInfo, debug_token, judge_token, needed_permissions, problem_of
+from scrm.connectors.meta.health import (
+    TokenInfo,
+    TokenVerdict,
+    debug_token,
+    judge_token,
+    needed_permissions,
+    problem_of,
+)
 from scrm.connectors.meta.ids import Space, scoped
 from scrm.connectors.meta.payloads import parse_body
 from scrm.connectors.meta.send import build_request, sent_id
@@ -114,44 +121,58 @@ class Meta(Connector):
         return await debug_token(self._graph(http, app_token, None), creds[key])
 
     async def check_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> str | None:
+        """Check the Page token and, when set, the WhatsApp token: the problem, or None (``review_credentials``)."""
+        return (await self.review_credentials(http, creds)).problem
+
+    async def review_credentials(self, http: httpx.AsyncClient, creds: Credentials) -> TokenVerdict:
         """Check the Page token and, when set, the WhatsApp token: valid, not expired, with the permissions needed.
 
         With the channel's ``app_id``, ``debug_token`` (app token ``<app id>|<app secret>``) says validity,
-        expiry and scopes (``health.judge_token``); a token ending within 7 days is only logged as a warning.
+        expiry and scopes (``health.judge_token``); a token ending within 7 days is no problem yet but a warning,
+        with the soonest end (``scrm.channel_checks`` stores it on the channel; the channel stays active).
         Without it, ``GET /me?fields=id`` with the Page token must answer the channel's ``page_id`` and the
         WhatsApp token must read its phone number (``GET /{phone-number-id}?fields=id``).
         """
+        warnings: list[TokenVerdict] = []
         try:
             for key, label in (("page_access_token", "Page token"), ("whatsapp_token", "WhatsApp token")):
                 if creds.get(key):
-                    problem = await self._check_token(http, creds, key, label)
-                    if problem is not None:
-                        return problem
+                    verdict = await self._check_token(http, creds, key, label)
+                    if verdict.problem is not None:
+                        return verdict
+                    if verdict.warning is not None:
+                        warnings.append(verdict)
         except TemporaryFailure:
             raise  # an outage or a quota says nothing about the tokens
         except ConnectorError as exc:
-            return self.diagnose(exc) or f"meta: the token could not be checked: {exc}"
-        return None
+            return TokenVerdict(problem=self.diagnose(exc) or f"meta: the token could not be checked: {exc}")
+        if not warnings:
+            return TokenVerdict()
+        soonest = min(w.ends_at for w in warnings if w.ends_at is not None)
+        return TokenVerdict(warning="; ".join(w.warning for w in warnings if w.warning), ends_at=soonest)
 
-    async def _check_token(self, http: httpx.AsyncClient, creds: Credentials, key: str, label: str) -> str | None:
+    async def _check_token(self, http: httpx.AsyncClient, creds: Credentials, key: str, label: str) -> TokenVerdict:
         if creds.get("app_id"):
             try:
                 info = await self.inspect_token(http, creds, key)
             except AuthRejected as exc:
-                return f"meta: debug_token refused the app id and app secret; copy them again ({exc})"
+                return TokenVerdict(
+                    problem=f"meta: debug_token refused the app id and app secret; copy them again ({exc})"
+                )
             verdict = judge_token(info, needed_permissions(creds, key), self.clock.now(), label)
             if verdict.warning is not None:
                 log.warning("%s", verdict.warning)
-            return verdict.problem
+            return verdict
         if key == "whatsapp_token":
             if creds.get("whatsapp_phone_number_id"):
                 path = f"/{creds['whatsapp_phone_number_id']}"
                 await self.whatsapp_api(http, creds).call("GET", path, params={"fields": "id"})
-            return None
+            return TokenVerdict()
         found = str((await self.api(http, creds).call("GET", "/me", params={"fields": "id"})).json().get("id", ""))
         if creds.get("page_id") and found != creds["page_id"]:
-            return f"meta: the Page token belongs to {found}, not to the channel's Page {creds['page_id']}"
-        return None
+            page = creds["page_id"]
+            return TokenVerdict(problem=f"meta: the Page token belongs to {found}, not to the channel's Page {page}")
+        return TokenVerdict()
 
     def diagnose(self, error: ConnectorError) -> str | None:
         """Say what a refused call means for the channel: token expired, revoked or invalid, permission missing."""

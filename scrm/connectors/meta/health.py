@@ -130,6 +130,8 @@ class TokenVerdict:
 
     problem: str | None = None
     warning: str | None = None
+    ends_at: datetime | None = None
+    """With a warning: the soonest time the token (or its data access) ends."""
 
 
 def judge_token(info: TokenInfo, needed: tuple[str, ...], now: datetime, label: str) -> TokenVerdict:
@@ -152,8 +154,11 @@ def judge_token(info: TokenInfo, needed: tuple[str, ...], now: datetime, label: 
     if missing:
         names = ", ".join(missing)
         return TokenVerdict(problem=f"meta: the {label} lacks {names} ({TokenProblem.PERMISSION_MISSING})")
-    soon = [f"will {what} on {at:%Y-%m-%d %H:%M} UTC" for what, at in ends if at and at - now <= EXPIRY_WARNING]
-    return TokenVerdict(warning=f"meta: the {label} {' and '.join(soon)}" if soon else None)
+    ending = [(what, at) for what, at in ends if at is not None and at - now <= EXPIRY_WARNING]
+    if not ending:
+        return TokenVerdict()
+    soon = " and ".join(f"will {what} on {at:%Y-%m-%d %H:%M} UTC" for what, at in ending)
+    return TokenVerdict(warning=f"meta: the {label} {soon}", ends_at=min(at for _, at in ending))
 
 
 def _at(epoch: int) -> datetime | None:
