@@ -2,7 +2,9 @@
 
 Both are one object per workspace, read and replaced whole (GET, PUT) by its owners and admins. A bad
 timezone, an interval that is not within a day or overlaps another, or an unknown channel is a 400 problem
-saying which. A conversation's SLA (state and due times) is part of `/api/v1/conversations`.
+saying which. The policy's `pause_on` names the statuses (`pending`, `snoozed`) in which a conversation's
+clock stands still (state `paused`). A conversation's SLA (state and due times) is part of
+`/api/v1/conversations`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from scrm.problems import problem_with
 Clock = Annotated[str, msgspec.Meta(pattern=r"^\d{1,2}:\d{2}$", description="HH:MM, 00:00 to 24:00")]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 DAY_NAMES: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-State = Literal["ok", "at_risk", "breached", "met"]
+State = Literal["ok", "at_risk", "breached", "met", "paused"]
+Pausing = Literal["pending", "snoozed"]
 Minutes = Annotated[int, msgspec.Meta(ge=1, le=sla_settings.MAX_TARGET_MINUTES)]
 ADMIN = [requires(Permission.MANAGE_CHANNELS)]
 """Owners and admins: the roles that configure the workspace's channels configure how it answers them."""
@@ -60,13 +63,18 @@ class SlaPolicyIO(msgspec.Struct, forbid_unknown_fields=True):
     business_time: bool = True
     channel_ids: Annotated[list[str], msgspec.Meta(max_length=200)] = msgspec.field(default_factory=list)
     """Only conversations on these channels (empty: every channel)."""
+    pause_on: Annotated[list[Pausing], msgspec.Meta(max_length=2)] = msgspec.field(
+        default_factory=lambda: ["pending", "snoozed"]
+    )
+    """The statuses in which a conversation's clock stands still (empty: never paused)."""
 
 
 class SlaOut(msgspec.Struct):
     """A conversation's current SLA cycle: its state now, the next due time, and each target."""
 
     state: State
-    """`breached` once a target is past due (or stopped late), `at_risk` with under 20 % of one left."""
+    """`breached` once a target is past due (or stopped late), `at_risk` with under 20 % of one left, `paused`
+    while the conversation is in a status that pauses the clock (`due_at` is then null)."""
     due_at: datetime | None
     started_at: datetime
     first_response_due: datetime | None
@@ -75,6 +83,8 @@ class SlaOut(msgspec.Struct):
     resolution_due: datetime | None
     resolved_at: datetime | None
     resolution_breached: bool
+    paused_at: datetime | None = None
+    """Since when the clock is paused (on an ended cycle: the pause it ended in)."""
 
 
 def sla_out(clock: SlaClock | None, now: datetime | None = None) -> SlaOut | None:
@@ -92,6 +102,7 @@ def sla_out(clock: SlaClock | None, now: datetime | None = None) -> SlaOut | Non
         resolution_due=clock.resolution_due,
         resolved_at=clock.resolved_at,
         resolution_breached=clock.resolution_breached,
+        paused_at=clock.paused_at,
     )
 
 
@@ -110,6 +121,7 @@ def policy_io(policy: sla_settings.PolicyForm) -> SlaPolicyIO:
         resolution_minutes=policy.resolution_minutes,
         business_time=policy.business_time,
         channel_ids=list(policy.channel_ids),
+        pause_on=[status for status in ("pending", "snoozed") if status in policy.pause_on],
     )
 
 
@@ -158,5 +170,6 @@ class SlaPolicyController(Controller):
             resolution_minutes=data.resolution_minutes,
             business_time=data.business_time,
             channel_ids=tuple(data.channel_ids),
+            pause_on=tuple(data.pause_on),
         )
         return policy_io(await sla_settings.save_policy(principal.scope, wanted, now, principal.actor))

@@ -16,7 +16,7 @@ from pymongo import ReturnDocument
 from scrm.auth.roles import Principal
 from scrm.inbox.conversations import InboxInputError, reach
 from scrm.inbox.csat import offer_survey
-from scrm.inbox.sla import stop_resolution
+from scrm.inbox.sla import follow_status, resume_woken, stop_resolution
 from scrm.models import Conversation, ConversationStatus, Membership, NotInWorkspace, Role, across_workspaces
 
 MAX_LABELS = 30
@@ -67,7 +67,8 @@ async def set_status(
     """Resolve, reopen, mark pending or snooze a conversation; snoozing needs a time in the future.
 
     A snoozed conversation comes back (open) when the contact writes again; `snoozed_until` tells people
-    when to look again.
+    when to look again. Pending and snoozed pause the SLA clock where the policy says so; another status
+    resumes it (`sla.follow_status`).
     """
     if status is ConversationStatus.SNOOZED:
         if snoozed_until is None or snoozed_until <= now:
@@ -80,6 +81,8 @@ async def set_status(
     if status is ConversationStatus.RESOLVED:
         conversation = await stop_resolution(conversation, now)  # the SLA cycle ends here
         await offer_survey(conversation, now)  # the CSAT survey, where the workspace asks and the channel can send
+    else:
+        conversation = await follow_status(conversation, now)  # pending, snoozed: the SLA clock pauses (or resumes)
     return conversation
 
 
@@ -148,6 +151,7 @@ async def wake_snoozed(now: datetime) -> int:
     """
     due = {"status": ConversationStatus.SNOOZED.value, "snoozed_until": {"$lte": now}}
     with across_workspaces("the clock wakes the snoozed conversations of every workspace"):
+        await resume_woken(due)  # their paused SLA clocks run again from the end of the snooze
         result = await Conversation.get_pymongo_collection().update_many(
             due, {"$set": {"status": ConversationStatus.OPEN.value, "snoozed_until": None}}
         )

@@ -16,7 +16,7 @@ from scrm.auth.roles import Principal
 from scrm.inbox.actions import check_assignable, clean_label
 from scrm.inbox.conversations import InboxInputError, reach
 from scrm.inbox.csat import offer_surveys
-from scrm.inbox.sla import stop_resolutions
+from scrm.inbox.sla import follow_statuses, stop_resolutions
 from scrm.models import Conversation, ConversationStatus, Team
 
 MAX_SELECTION = 200
@@ -74,4 +74,6 @@ async def apply_to_many(
     if change.status is ConversationStatus.RESOLVED:
         await stop_resolutions(target, now or datetime.now(UTC))  # their SLA cycles end here
         await offer_surveys(unique, principal.scope, now or datetime.now(UTC), reach(principal))
+    elif change.status is not None:  # pending pauses their SLA clocks, open resumes them (per the policy)
+        await follow_statuses(target, principal.workspace_id, now or datetime.now(UTC))
     return result.matched_count

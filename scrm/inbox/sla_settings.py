@@ -13,6 +13,7 @@ from beanie import PydanticObjectId
 
 from scrm.inbox.business_hours import WEEKDAYS, ScheduleError, check_day, clock, parse_clock, zone
 from scrm.models import BusinessHours, Channel, OpenInterval, SlaPolicy, Workspace, WorkspaceScope
+from scrm.models.sla import PAUSABLE
 
 MAX_TARGET_MINUTES = 366 * 24 * 60
 MAX_HOLIDAYS = 400
@@ -47,6 +48,8 @@ class PolicyForm:
     resolution_minutes: int | None = None
     business_time: bool = True
     channel_ids: tuple[str, ...] = ()
+    pause_on: tuple[str, ...] = PAUSABLE
+    """The conversation statuses that pause a running clock: `pending`, `snoozed`, both (the default) or none."""
 
 
 async def read_hours(scope: WorkspaceScope) -> HoursForm:
@@ -110,6 +113,7 @@ async def read_policy(scope: WorkspaceScope) -> PolicyForm:
         resolution_minutes=policy.resolution_minutes,
         business_time=policy.business_time,
         channel_ids=tuple(str(c) for c in policy.channel_ids),
+        pause_on=tuple(policy.pause_on),
     )
 
 
@@ -134,15 +138,30 @@ def check_targets(form: PolicyForm) -> None:
         raise ScheduleError(f"A policy's name has 1 to {MAX_NAME} characters")
     if form.enabled and form.first_response_minutes is None and form.resolution_minutes is None:
         raise ScheduleError("An enabled policy needs a first response or a resolution target")
+    checked_pause_on(form.pause_on)
+
+
+def checked_pause_on(statuses: tuple[str, ...]) -> list[str]:
+    """The statuses that pause the clock, without repeats and in a fixed order; ScheduleError naming another."""
+    for status in statuses:
+        if status not in PAUSABLE:
+            raise ScheduleError(f"Only {' and '.join(PAUSABLE)} can pause the SLA clock, not {status!r}")
+    return [status for status in PAUSABLE if status in statuses]
 
 
 async def save_policy(scope: WorkspaceScope, form: PolicyForm, now: datetime, actor: str) -> PolicyForm:
-    """Check and store the workspace's SLA policy (replacing any); clocks started later follow it."""
+    """Check and store the workspace's SLA policy (replacing any); clocks started later follow it.
+
+    Which statuses pause the clock applies from the next status change: a conversation paused in a status that
+    no longer pauses resumes at its next status change or message; one already in a status that now pauses
+    pauses when it next enters it.
+    """
     check_targets(form)
     channels = await checked_channels(scope, form.channel_ids)
     policy = await scope.find_one(SlaPolicy) or SlaPolicy(workspace_id=scope.workspace_id)
     policy.name, policy.enabled, policy.business_time = form.name.strip(), form.enabled, form.business_time
     policy.first_response_minutes, policy.resolution_minutes = form.first_response_minutes, form.resolution_minutes
     policy.channel_ids, policy.updated_at, policy.updated_by = channels, now, actor
+    policy.pause_on = checked_pause_on(form.pause_on)
     await (scope.insert(policy) if policy.id is None else scope.replace(policy))
     return await read_policy(scope)

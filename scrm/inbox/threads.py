@@ -16,7 +16,12 @@ from scrm.events import Where
 from scrm.inserts import DUPLICATE_KEY
 from scrm.models import Conversation, ConversationStatus
 
-REOPENED_BY_INBOUND = (ConversationStatus.RESOLVED.value, ConversationStatus.SNOOZED.value)
+REOPENED_BY_INBOUND = (
+    ConversationStatus.RESOLVED.value,
+    ConversationStatus.SNOOZED.value,
+    ConversationStatus.PENDING.value,
+)
+"""Statuses a contact's new message turns back to open: the team was done, waiting, or waiting on the contact."""
 ThreadKey = tuple[PydanticObjectId, str]
 """(channel id, the platform's thread id)."""
 

@@ -14,7 +14,7 @@ from scrm.models.sla import SlaClock
 
 
 class ConversationStatus(StrEnum):
-    """Where a conversation stands in the inbox; a new inbound message reopens a resolved one."""
+    """Where a conversation stands in the inbox; a new inbound message reopens a resolved, snoozed or pending one."""
 
     OPEN = "open"
     PENDING = "pending"

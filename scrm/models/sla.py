@@ -10,6 +10,9 @@ from pymongo import ASCENDING, IndexModel
 
 from scrm.models.base import WorkspaceDocument
 
+PAUSABLE = ("pending", "snoozed")
+"""The conversation statuses that may pause its SLA clock (waiting on the customer, or put aside until later)."""
+
 
 class OpenInterval(BaseModel):
     """Open on one weekday (0 Monday … 6 Sunday) from `start` to `end` minutes after local midnight."""
@@ -42,7 +45,8 @@ class SlaPolicy(WorkspaceDocument):
 
     `business_time` counts only open hours (BusinessHours), otherwise calendar time. `channel_ids` limits the
     policy to those channels (empty: every channel). A target of None is not measured. One per workspace;
-    a change applies to clocks started after it.
+    a change applies to clocks started after it. `pause_on`: the statuses (of `PAUSABLE`) that stop a running
+    clock while the conversation is in them; a policy stored before it existed pauses on both.
     """
 
     name: str = "Default"
@@ -51,6 +55,7 @@ class SlaPolicy(WorkspaceDocument):
     resolution_minutes: int | None = None
     business_time: bool = True
     channel_ids: list[PydanticObjectId] = Field(default_factory=list)
+    pause_on: list[str] = Field(default_factory=lambda: list(PAUSABLE))
     updated_at: datetime | None = None
     updated_by: str = ""
 
@@ -66,7 +71,9 @@ class SlaClock(BaseModel):
     the moment it stopped; `*_breached` records a target that stopped late. `breached_at` and `warn_at` are
     kept for the list's filters: `breached_at` is the earliest due time of a target still running or one that
     stopped late (so "breached now" is `breached_at <= now`, with no poller), `warn_at` the earliest warning
-    time of a running target.
+    time of a running target. `paused_at` is set while the conversation is in a status that pauses the clock:
+    the running targets stand still (`breached_at` then keeps only the targets already late at the pause, and
+    `warn_at` is empty), and on resuming their due and warning times move later by the time spent paused.
     """
 
     policy_id: PydanticObjectId
@@ -81,3 +88,4 @@ class SlaClock(BaseModel):
     resolution_breached: bool = False
     breached_at: datetime | None = None
     warn_at: datetime | None = None
+    paused_at: datetime | None = None

@@ -80,7 +80,7 @@ async def test_the_policy_is_read_and_replaced_and_checked(api: httpx.AsyncClien
               "channel_ids": [str(world.a.agent_channel.id)]}  # fmt: skip
     saved = await put(api, world.a, POLICY, wanted)
     assert saved.status_code == 200, saved.text
-    assert saved.json() == {**wanted, "enabled": True, "business_time": True}
+    assert saved.json() == {**wanted, "enabled": True, "business_time": True, "pause_on": ["pending", "snoozed"]}
     assert (await api.get(POLICY, headers=world.a.bearer(Role.ADMIN))).json() == saved.json()
     assert world.b.agent_channel is not None
     refusals: dict[str, dict[str, Any]] = {
@@ -88,6 +88,7 @@ async def test_the_policy_is_read_and_replaced_and_checked(api: httpx.AsyncClien
         "needs a first response or a resolution": {"first_response_minutes": None, "resolution_minutes": None},
         "first_response_minutes": {"first_response_minutes": 0},
         "name": {"name": "   "},
+        "pause_on": {**wanted, "pause_on": ["open"]},
     }
     for says, body in refusals.items():
         response = await put(api, world.a, POLICY, body)

@@ -17,6 +17,7 @@ from scrm.auth.roles import Principal
 from scrm.inbox import sla_settings
 from scrm.inbox.business_hours import WEEKDAYS, ScheduleError
 from scrm.models import Channel
+from scrm.models.sla import PAUSABLE
 from scrm.web.inbox.pages import form_principal, principal_of, signed_in_of
 from scrm.web.inbox.sla_chip import MANAGE_SLA
 from scrm.web.pages import page_context
@@ -51,6 +52,9 @@ class PolicyFormData(msgspec.Struct):
     business_time: str = ""
     channel_ids: list[str] | str = msgspec.field(default_factory=list)
     """A form sends one ticked box as a single value, several as a list."""
+    pause_on: list[str] | str | None = None
+    """The statuses that pause the clock. The page sends an empty value before its boxes, so none ticked is
+    `""`; a post without the field at all (not from the page) keeps the default, both."""
 
 
 def day_text(hours: sla_settings.HoursForm, weekday: int) -> str:
@@ -92,6 +96,14 @@ def _lenient(text: str) -> int | None:
     return int(text) if text.strip().isdigit() else None
 
 
+def pause_on_from(data: PolicyFormData) -> tuple[str, ...]:
+    """The ticked statuses that pause the clock (the page's empty marker left out)."""
+    if data.pause_on is None:
+        return sla_settings.PolicyForm().pause_on
+    values = (data.pause_on,) if isinstance(data.pause_on, str) else tuple(data.pause_on)
+    return tuple(value for value in values if value)
+
+
 def policy_from(data: PolicyFormData) -> sla_settings.PolicyForm:
     """The SLA policy a submitted form describes."""
     return sla_settings.PolicyForm(
@@ -101,6 +113,7 @@ def policy_from(data: PolicyFormData) -> sla_settings.PolicyForm:
         resolution_minutes=_minutes(data.resolution_minutes, "resolution"),
         business_time=bool(data.business_time),
         channel_ids=(data.channel_ids,) if isinstance(data.channel_ids, str) else tuple(data.channel_ids),
+        pause_on=pause_on_from(data),
     )
 
 
@@ -115,6 +128,7 @@ async def settings_page(
     policy = shown.pop("policy", None) or await sla_settings.read_policy(principal.scope)
     channels = await principal.scope.find(Channel).sort("+name").to_list()
     values = {
+        "pausable": PAUSABLE,
         "hours": hours,
         "days": [(day, name, day_text(hours, day)) for day, name in enumerate(WEEKDAYS)],
         "policy": policy,
@@ -158,6 +172,7 @@ async def save_policy(request: Request[Any, Any, Any], data: PolicyFormData, now
             resolution_minutes=_lenient(data.resolution_minutes),
             business_time=bool(data.business_time),
             channel_ids=(data.channel_ids,) if isinstance(data.channel_ids, str) else tuple(data.channel_ids),
+            pause_on=pause_on_from(data),
         )
         return await settings_page(request, principal, 400, policy=typed, error=str(exc), error_form="policy")
     return Redirect(path=f"{SETTINGS_PATH}?saved=policy", status_code=303)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scrm.auth.roles import Permission
-from scrm.inbox.sla import sla_status
+from scrm.inbox.sla import SlaState, sla_status
 from scrm.models import SlaClock
 
 MANAGE_SLA = Permission.MANAGE_CHANNELS
@@ -22,6 +22,8 @@ class SlaChip:
     days: int = 0
     hours: int = 0
     minutes: int = 0
+    paused_at: datetime | None = None
+    """While the clock is paused: since when."""
 
 
 def chip_of(clock: SlaClock | None, now: datetime) -> SlaChip | None:
@@ -32,4 +34,5 @@ def chip_of(clock: SlaClock | None, now: datetime) -> SlaChip | None:
     left = status.left(now) or timedelta(0)
     whole_minutes = int(left.total_seconds() // 60)
     days, rest = divmod(whole_minutes, 24 * 60)
-    return SlaChip(status.state.value, status.next_due, days, rest // 60, rest % 60)
+    since = status.clock.paused_at if status.state is SlaState.PAUSED else None
+    return SlaChip(status.state.value, status.next_due, days, rest // 60, rest % 60, since)
