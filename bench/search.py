@@ -1,4 +1,4 @@
-"""Benchmark of search in message text: the inbox list with `q`, for common and rare words in English and Chinese.
+"""Benchmark of inbox search: the list with `q`, for common and rare words in English and Chinese, and for people.
 
     .venv/bin/python bench/search.py [--conversations 20000] [--messages 200000] [--runs 30]
 
@@ -8,10 +8,13 @@ Starts its own embedded mongod (or uses SCRM_MONGODB_URI), then:
    (the search index too) the app created first, so every insert maintains them. Texts are real customer
    messages, read at run time from the shared NLP corpora (`$SCRM_NLP_CORPORA`): English from banking77 and
    tweeteval, Chinese from online_shopping_10cats and waimai_10k; half the conversations are in each language,
-   one message in four is our reply;
+   one message in four is our reply; each contact has a name (English or Chinese, 400 of each, so a full name is
+   shared by about 25 contacts and a first name by about 500), a username and a phone number;
 2. picks the query words from the loaded texts themselves: for each language the most common word (Chinese: the
    most common two-character word), a word about 1 in 1,000 messages contain, one about 1 in 50,000 contain, and
-   a two-word (Chinese: three-character) query; prints how many messages each matches;
+   a two-word (Chinese: three-character) query; then people: a full English name, a first name alone, a Chinese
+   name, one Chinese character of a given name, a handle and a phone number; prints how many messages and how
+   many contacts each matches;
 3. times `list_conversations` with `q` — the page of 30, its contacts and channels, and the counts per status,
    exactly as `/inbox` and `/api/v1/conversations` run it — `--runs` times per query, for an owner (status
    `open`, the page's default tab) and for an agent limited to three channels, and prints p50/p95 in ms;
@@ -39,7 +42,7 @@ from scratch import scratch_mongo
 from scrm.auth.roles import Principal
 from scrm.db import connect
 from scrm.inbox.conversations import InboxFilter, list_conversations
-from scrm.inbox.search import term_filter
+from scrm.inbox.search import contact_filter, term_filter
 from scrm.models import (
     Channel,
     Contact,
@@ -59,6 +62,85 @@ BATCH = 10_000
 DATABASE = "scrm_bench_search"
 CORPORA = {"en": ("banking77", "tweeteval_sentiment"), "zh": ("online_shopping_10cats", "waimai_10k")}
 STATUSES = (["open"] * 8) + (["pending"] * 2) + ["snoozed"] + (["resolved"] * 9)
+FIRST_NAMES = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+]
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+GIVEN_NAMES = [
+    "芳",
+    "伟",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+]
+
+
+def person(n: int) -> tuple[str, str, str]:
+    """Contact n's name, username and phone number: English names for even n, Chinese for odd (as the texts)."""
+    pick = random.Random(n)
+    if n % 2:
+        name = pick.choice(SURNAMES) + pick.choice(GIVEN_NAMES)
+        username = f"wx_{n}"
+    else:
+        first, last = pick.choice(FIRST_NAMES), pick.choice(LAST_NAMES)
+        name, username = f"{first} {last}", f"{first.lower()}_{n}"
+    return name, username, f"+86 13{n // 10_000} {n % 10_000:04d} {n % 10_000:04d}"
 
 
 def corpus_texts(language: str) -> list[str]:
@@ -98,9 +180,14 @@ async def load(conversations: int, messages: int, pools: dict[str, list[str]]) -
         for n in range(conversations):
             pool = pools["zh" if n % 2 else "en"]
             channel_id = channels[n % CHANNELS]
-            identity = Identity(platform="telegram", external_id=str(7_000_000_000 + n), channel_id=channel_id)
-            contact = raw(Contact(workspace_id=workspace.id, name=f"Contact {n}", identities=[identity]))
+            name, username, phone = person(n)
+            identity = Identity(
+                platform="telegram", external_id=str(7_000_000_000 + n), channel_id=channel_id, username=username
+            )
             newest = now - timedelta(minutes=n * 3)
+            contact = raw(
+                Contact(workspace_id=workspace.id, name=name, identities=[identity], phone=phone, last_seen_at=newest)
+            )
             conversation = raw(
                 Conversation(
                     workspace_id=workspace.id,
@@ -182,6 +269,20 @@ def pick_queries(stored: list[str]) -> dict[str, str]:
     }
 
 
+def people_queries(conversations: int) -> dict[str, str]:
+    """Queries for people: names as a person would type them, a handle, a phone number as written."""
+    en, zh = person(min(4242, conversations - 2) // 2 * 2), person(min(4243, conversations - 1) // 2 * 2 + 1)
+    first = en[0].split()[0]
+    return {
+        f"name en ({en[0]})": en[0],
+        f"name en first ({first})": first,
+        f"name zh ({zh[0]})": zh[0],
+        f"name zh one char ({zh[0][-1]})": zh[0][-1],
+        f"handle (@{en[1]})": "@" + en[1],
+        f"phone ({en[2].removeprefix('+86 ')})": en[2].removeprefix("+86 "),
+    }
+
+
 def _han_runs(text: str) -> Iterator[str]:
     run = ""
     for char in text:
@@ -220,23 +321,29 @@ async def measure(uri: str, args: argparse.Namespace) -> None:
         owner = Principal(workspace.id, Role.OWNER, "user:bench")
         agent = Principal(workspace.id, Role.AGENT, "user:agent", channel_ids=frozenset(channels[:3]))
         messages = Message.get_pymongo_collection()
-        print(f"{'query':28} {'messages':>9} {'owner p50':>10} {'p95':>7} {'agent p50':>10} {'p95':>7}  (ms)")
-        for name, query in pick_queries(stored).items():
+        contacts = Contact.get_pymongo_collection()
+        print(f"{'query':30} {'messages':>9} {'contacts':>9} {'owner p50':>10} {'p95':>7} {'agent p50':>10} {'p95':>7}"
+              "  (ms)")  # fmt: skip
+        for name, query in (pick_queries(stored) | people_queries(args.conversations)).items():
             hits = await messages.count_documents({"workspace_id": workspace.id, **(term_filter(query) or {})})
+            people = await contacts.count_documents({"workspace_id": workspace.id, **(contact_filter(query) or {})})
             wanted = InboxFilter(status=ConversationStatus.OPEN, q=query)
             await list_conversations(owner, wanted, None, 30)  # warm
             o50, o95 = await timed(args.runs, lambda w=wanted: list_conversations(owner, w, None, 30))
             a50, a95 = await timed(args.runs, lambda w=wanted: list_conversations(agent, w, None, 30))
-            print(f"{name:28} {hits:9,} {o50:10.1f} {o95:7.1f} {a50:10.1f} {a95:7.1f}", flush=True)
+            print(f"{name:30} {hits:9,} {people:9,} {o50:10.1f} {o95:7.1f} {a50:10.1f} {a95:7.1f}", flush=True)
         plain = InboxFilter(status=ConversationStatus.OPEN)
         o50, o95 = await timed(args.runs, lambda: list_conversations(owner, plain, None, 30))
-        print(f"{'(no q: reference)':28} {'':9} {o50:10.1f} {o95:7.1f}")
+        print(f"{'(no q: reference)':30} {'':9} {'':9} {o50:10.1f} {o95:7.1f}")
         stats = await database.client[DATABASE].command("collStats", "messages")
         index = stats["indexSizes"]["workspace_search"]
         keys = Counter(len(term) == 1 and not term.isascii() for t in stored for term in search_terms(t))
         print(f"search index: {index / 2**20:.1f} MiB for {stats['size'] / 2**20:.1f} MiB of messages "
               f"({index / len(stored):.0f} B a message); single Han characters: "
               f"{keys[True] / (keys[True] + keys[False]):.0%} of its keys")  # fmt: skip
+        people_index = (await database.client[DATABASE].command("collStats", "contacts"))["indexSizes"]
+        print(f"contact search index: {people_index['workspace_search'] / 2**20:.1f} MiB for {args.conversations:,} "
+              "contacts")  # fmt: skip
     finally:
         await database.close()
 

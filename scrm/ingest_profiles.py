@@ -19,6 +19,7 @@ from scrm.connectors.base import Connector, Credentials
 from scrm.connectors.errors import ConnectorError
 from scrm.connectors.items import Sender
 from scrm.models import Contact
+from scrm.models.contact import refresh_contact_terms
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,13 @@ async def fill_from_senders(senders: Sequence[tuple[PydanticObjectId | None, Sen
     ]
     if updates:
         await Contact.get_pymongo_collection().bulk_write(updates, ordered=False)
+        await refresh_contact_terms(contact_id for contact_id, _ in senders if contact_id is not None)
 
 
 async def _fill(contact_id: PydanticObjectId, field: str, value: Any) -> bool:
     result = await Contact.get_pymongo_collection().update_one(
         {"_id": contact_id, field: {"$in": ["", None]}}, {"$set": {field: value}}
     )
+    if result.modified_count and field == "name":
+        await refresh_contact_terms([contact_id])
     return result.modified_count > 0

@@ -23,7 +23,7 @@ from scrm.api.sla import SlaOut, sla_out
 from scrm.auth.roles import Permission, Principal
 from scrm.inbox import actions, bulk, replies, teams, templates
 from scrm.inbox.conversations import COUNT_CAP, InboxFilter, InboxInputError, list_conversations
-from scrm.inbox.search import MAX_QUERY_LENGTH
+from scrm.inbox.search import MAX_QUERY_LENGTH, SearchMatch
 from scrm.models import Conversation, ConversationStatus
 from scrm.problems import problem_response
 from scrm.web import i18n
@@ -59,6 +59,20 @@ class ConversationOut(msgspec.Struct):
     """The current SLA cycle read now (null when no policy timed the conversation)."""
     waiting_since: datetime | None = None
     """Since when the contact has been waiting for an answer (null: answered, or nothing unanswered)."""
+    match: MatchOut | None = None
+    """With `q`: what matched, the contact or a message (null without `q`)."""
+
+
+class MatchOut(msgspec.Struct):
+    """Why a conversation is in a search's results: its contact, or its newest message holding every term."""
+
+    kind: Literal["contact", "message"]
+    message_id: str | None
+    """The matching message (null for a contact match)."""
+    snippet: str
+    """Plain text: the message cut around its first match, or the contact's matching name, handle, email or phone."""
+    highlights: list[list[int]]
+    """The matched terms in `snippet`: `[start, end)` offsets in Unicode code points, in order."""
 
 
 class ConversationPage(msgspec.Struct):
@@ -129,6 +143,15 @@ class BulkOut(msgspec.Struct):
     """How many of the selected conversations were changed (ids out of reach are left out)."""
 
     matched: int
+
+
+def match_out(match: SearchMatch | None) -> MatchOut | None:
+    """The API view of a search match."""
+    if match is None:
+        return None
+    kind: Literal["contact", "message"] = "contact" if match.kind == "contact" else "message"
+    message_id = str(match.message_id) if match.message_id else None
+    return MatchOut(kind, message_id, match.snippet, [[start, end] for start, end in match.highlights])
 
 
 def conversation_out(conversation: Conversation, now: datetime | None = None) -> ConversationOut:
@@ -207,9 +230,12 @@ SearchQuery = QueryParameter(
     min_length=1,
     max_length=MAX_QUERY_LENGTH,
     description=(
-        "Only those with a message (ours or the contact's) containing every word of `q`: whole words, any case; "
-        "Chinese by its characters (`还没到` finds 快递一个星期了还没到); punctuation and emoji are ignored (a `q` of "
-        "nothing else matches nothing). The 1,000 conversations with the most recent matches at most."
+        "Only those whose contact or a message (ours or the contact's) contains every word of `q`: whole words, "
+        "any case; Chinese by its characters (`还没到` finds 快递一个星期了还没到); punctuation and emoji are ignored "
+        "(a `q` of nothing else matches nothing). The contact is matched by name, display names and handles "
+        "(`王芳`, `@jenny_w`), a whole email, or a phone number's digits (with or without the country code). "
+        "Contact matches come first (latest activity first), then message matches; each item's `match` says "
+        "which, with a snippet. The 1,000 conversations with the most recent matches at most."
     ),
 )
 SORT_HELP = (
@@ -278,6 +304,8 @@ class ConversationsController(Controller):
         )
         found = await list_conversations(principal, wanted, cursor, limit)
         items = [conversation_out(r.conversation, now) for r in found.rows]
+        for item, row in zip(items, found.rows, strict=True):
+            item.match = match_out(row.match)
         return ConversationPage(items, found.next_cursor, found.counts)
 
     @post(

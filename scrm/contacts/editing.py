@@ -19,6 +19,7 @@ from scrm.auth.roles import Principal
 from scrm.auth.visibility import contact_filter
 from scrm.contacts.suggestions import normalise_phone
 from scrm.models import AuditAction, Contact
+from scrm.models.contact import SEARCHED_FIELDS, contact_terms
 
 EDITABLE = ("name", "email", "phone", "language", "timezone", "tags", "attributes")
 MAX_NAME = 200
@@ -191,6 +192,7 @@ async def edit_contact(
     for name in changed:
         setattr(contact, name, cleaned[name])
     if changed:
+        contact.search_terms = contact_terms(contact.model_dump(include=set(SEARCHED_FIELDS)))
         await principal.scope.replace(contact)
         await _audit(principal, AuditAction.CONTACT_UPDATED, contact_id, now, {"fields": changed})
     return contact

@@ -39,6 +39,7 @@ from scrm.models import (
     WorkspaceScope,
 )
 from scrm.models.base import WorkspaceDocument
+from scrm.models.contact import SEARCHED_FIELDS, contact_terms
 
 T = TypeVar("T")
 MOVABLE: tuple[tuple[type[WorkspaceDocument], str], ...] = (
@@ -191,9 +192,10 @@ async def _merge_writes(session: AsyncClientSession, record: MergeRecord, now: d
     record.identity_keys = [identity.key for identity in merged.identities]
     record.moved = await _repoint(session, ws, record.merged_id, record.survivor_id)
     # The identities leave the merged contact before the survivor takes them: the key index is unique.
-    merged_set = {"identities": [], "merged_into": record.survivor_id}
+    merged_set = {"identities": [], "merged_into": record.survivor_id, "search_terms": []}
     await contacts.update_one({"_id": record.merged_id, "workspace_id": ws}, {"$set": merged_set}, session=session)
     survivor_set = {**record.survivor_after, "identities": [i.model_dump() for i in result.identities]}
+    survivor_set["search_terms"] = contact_terms(result.model_dump(include=set(SEARCHED_FIELDS)))
     await contacts.update_one({"_id": record.survivor_id, "workspace_id": ws}, {"$set": survivor_set}, session=session)
     record.suggestion_id = await _accept_suggestion(session, record, now)
     await _write_record(session, record)
@@ -255,7 +257,12 @@ async def _unmerge_writes(session: AsyncClientSession, record: MergeRecord, acto
     if restored:
         survivor_update["$set"] = restored
     await contacts.update_one({"_id": record.survivor_id, "workspace_id": ws}, survivor_update, session=session)
+    survivor_now = await _load(session, ws, record.survivor_id)
+    terms = {"$set": {"search_terms": contact_terms(survivor_now)}}
+    await contacts.update_one({"_id": record.survivor_id, "workspace_id": ws}, terms, session=session)
     await contacts.replace_one({"_id": record.merged_id, "workspace_id": ws}, record.merged_before, session=session)
+    terms = {"$set": {"search_terms": contact_terms(record.merged_before)}}
+    await contacts.update_one({"_id": record.merged_id, "workspace_id": ws}, terms, session=session)
     await _repoint_back(session, record)
     done = {"$set": {"undone_at": now, "undone_by": actor}}
     marked = await MergeRecord.get_pymongo_collection().update_one(

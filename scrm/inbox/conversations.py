@@ -7,14 +7,14 @@ channels in one `$in` lookup each, and one capped count per status.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from beanie import PydanticObjectId
 
 from scrm.auth.roles import Principal
-from scrm.inbox.search import MAX_QUERY_LENGTH, matching_conversations
+from scrm.inbox.search import MAX_QUERY_LENGTH, SearchHits, SearchMatch, page_matches, search
 from scrm.inbox.sla import sla_filter
 from scrm.models import Channel, Contact, Conversation, ConversationStatus
 
@@ -68,6 +68,8 @@ class ConversationRow:
     contact_name: str
     avatar_url: str
     channel_name: str
+    match: SearchMatch | None = None
+    """With a search `q`: what matched (the contact, or which message, with a snippet to show)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,8 @@ async def list_conversations(
     principal: Principal, wanted: InboxFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE
 ) -> ConversationList:
     """One page of the conversations the principal may see that match `wanted`, with the counts per status."""
-    matched = await matching(principal, wanted)
+    hits = await search_of(principal, wanted)
+    matched = await matching(principal, wanted, hits)
     if matched is None:
         return ConversationList([], None, dict.fromkeys((s.value for s in ConversationStatus), 0))
     base = await by_channel(principal, matched)
@@ -109,16 +112,57 @@ async def list_conversations(
     if wanted.sort == "waiting":
         # without the named channels: the (status, waiting_since, _id) index then serves the waits in order
         found = await _waiting_first(principal, [matched, status], cursor, limit)
+    elif hits is not None and hits.by_contact:
+        found = await _contacts_first(principal, [base, status], hits, cursor, limit)
     else:
         query = principal.scope.find(Conversation, base, status, after(cursor))
         found = await query.sort("-last_message_at", "-_id").limit(limit + 1).to_list()
     page = found[:limit]
     encode = encode_waiting_cursor if wanted.sort == "waiting" else encode_cursor
+    if hits is not None and wanted.sort != "waiting" and page and page[-1].id in hits.by_contact:
+        encode = encode_contact_cursor
     more = encode(page[-1]) if len(found) > limit else None
-    return ConversationList(await rows_of(principal, page), more, await status_counts(principal, base))
+    rows = await rows_of(principal, page)
+    if hits is not None:
+        matches = await page_matches(principal, hits, page)
+        rows = [replace(row, match=matches.get(row.conversation.id or PydanticObjectId())) for row in rows]
+    return ConversationList(rows, more, await status_counts(principal, base))
 
 
-async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] | None:
+async def search_of(principal: Principal, wanted: InboxFilter) -> SearchHits | None:
+    """The conversations `wanted.q` finds (see `scrm.inbox.search`); None without a `q`, refused when too long."""
+    if not wanted.q:
+        return None
+    if len(wanted.q) > MAX_QUERY_LENGTH:
+        raise InboxInputError(f"The search `q` is {len(wanted.q)} characters long; at most {MAX_QUERY_LENGTH}")
+    return await search(principal, wanted.q)
+
+
+async def _contacts_first(
+    principal: Principal, filters: list[dict[str, Any]], hits: SearchHits, cursor: str | None, limit: int
+) -> list[Conversation]:
+    """Up to `limit + 1` conversations after the cursor: those whose contact matches, then those matched by a
+    message, each by latest activity. A cursor in the first range starts with `c` (`encode_contact_cursor`)."""
+    found: list[Conversation] = []
+    rest_cursor = cursor
+    if not cursor or cursor.startswith("c"):
+        rest_cursor = None
+        contacts = {"_id": {"$in": hits.by_contact}}
+        query = principal.scope.find(Conversation, *filters, contacts, after(cursor[1:] if cursor else None))
+        found = await query.sort("-last_message_at", "-_id").limit(limit + 1).to_list()
+    if len(found) <= limit:
+        messages = {"_id": {"$in": list(hits.by_message)}}
+        rest = principal.scope.find(Conversation, *filters, messages, after(rest_cursor))
+        found += await rest.sort("-last_message_at", "-_id").limit(limit + 1 - len(found)).to_list()
+    return found
+
+
+def encode_contact_cursor(conversation: Conversation) -> str:
+    """The cursor after a conversation matched by its contact: `c` and its activity cursor."""
+    return "c" + encode_cursor(conversation)
+
+
+async def matching(principal: Principal, wanted: InboxFilter, hits: SearchHits | None = None) -> dict[str, Any] | None:
     """The filter of every conversation matching `wanted` but its status; None when none can match."""
     query: dict[str, Any] = dict(reach(principal))
     if wanted.channel_id is not None:
@@ -144,12 +188,10 @@ async def matching(principal: Principal, wanted: InboxFilter) -> dict[str, Any] 
         except ValueError as exc:
             raise InboxInputError(str(exc)) from None
     if wanted.q:
-        if len(wanted.q) > MAX_QUERY_LENGTH:
-            raise InboxInputError(f"The search `q` is {len(wanted.q)} characters long; at most {MAX_QUERY_LENGTH}")
-        found = await matching_conversations(principal, wanted.q)
-        if not found:
+        hits = hits or await search_of(principal, wanted)
+        if hits is None or not hits.ids:
             return None
-        query["_id"] = {"$in": found}
+        query["_id"] = {"$in": hits.ids}
     blocked = await blocked_contacts(principal)
     if wanted.blocked:
         if not blocked:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from beanie import PydanticObjectId
+from pydantic import BaseModel, Field
 
 from scrm.auth.roles import Principal
 from scrm.inbox.actions import ASSIGNABLE_ROLES, get_conversation, mark_read
@@ -25,6 +26,7 @@ from scrm.models import (
     Channel,
     Contact,
     Conversation,
+    Direction,
     Membership,
     Message,
     Note,
@@ -127,7 +129,20 @@ class ThreadPage:
     anchor: str | None
 
 
-def _encode(message: Message) -> str:
+class ThreadMessage(BaseModel):
+    """The fields of a message the thread shows: read with a projection, leaving out its `search_terms`."""
+
+    id: PydanticObjectId = Field(alias="_id")
+    direction: Direction
+    text: str = ""
+    sent_at: datetime
+    attachments: list[Attachment] = Field(default_factory=list)
+    delivery_status: str | None = None
+    tags: dict[str, Any] | None = None
+    outbound_id: PydanticObjectId | None = None
+
+
+def _encode(message: ThreadMessage) -> str:
     return f"{round(message.sent_at.timestamp() * 1000)}.{message.id}"
 
 
@@ -157,14 +172,16 @@ async def thread_page(
     if since:
         at, oid = _decode(since)
         newer = {"$or": [{"sent_at": {"$gt": at}}, {"sent_at": at, "_id": {"$gte": oid}}]}
-        found = await scope.find(Message, base, newer).sort("-sent_at", "-_id").limit(THREAD_LIMIT).to_list()
+        newest = scope.find(Message, base, newer).sort("-sent_at", "-_id").limit(THREAD_LIMIT)
+        found = await newest.project(ThreadMessage).to_list()
         more = False
     else:
         older: dict[str, Any] = {}
         if before:
             at, oid = _decode(before)
             older = {"$or": [{"sent_at": {"$lt": at}}, {"sent_at": at, "_id": {"$lt": oid}}]}
-        found = await scope.find(Message, base, older).sort("-sent_at", "-_id").limit(limit + 1).to_list()
+        page = scope.find(Message, base, older).sort("-sent_at", "-_id").limit(limit + 1)
+        found = await page.project(ThreadMessage).to_list()
         more = len(found) > limit
         found = found[:limit]
     messages = list(reversed(found))
@@ -199,7 +216,7 @@ async def thread_entries(
     return (await thread_page(principal, conversation_id, since=since, limit=THREAD_LIMIT)).entries
 
 
-def _message_entry(message: Message) -> ThreadEntry:
+def _message_entry(message: ThreadMessage) -> ThreadEntry:
     return ThreadEntry(
         id=str(message.id),
         inbound=message.direction.value == "inbound",
