@@ -1,7 +1,7 @@
 """Benchmark of the inbox: one page of conversations under the common filters, and delivery-to-visible latency.
 
     .venv/bin/python bench/inbox.py [--conversations 100000] [--messages 1000000] [--tag] [--runs 50]
-                                    [--rate 50] [--duration 25] [--no-live]
+                                    [--rate 50] [--duration 25] [--no-live] [--without-index NAME]
 
 Starts its own embedded mongod (or uses SCRM_MONGODB_URI), then:
 1. loads one workspace (20 Telegram channels) through the pipeline's bulk path: `scrm.pipeline.process_many`
@@ -18,6 +18,8 @@ Starts its own embedded mongod (or uses SCRM_MONGODB_URI), then:
    5 s (the page's interval before server-sent events) and every 1 s: it prints p50/p95/p99 of the pipeline
    latency (accepted → recorded) and of the visible latency (accepted → first poll that lists the message).
    Goal: < 2 s. `bench/inbox_sse.py` measures the page's event-driven refresh with this loader.
+4. with `--without-index NAME`, drops that conversation index after step 2 and times the filters again on the
+   same data (an A/B of one index in one run), then restores it.
 """
 
 from __future__ import annotations
@@ -85,9 +87,15 @@ class SpreadTagger:
         self.random = random.Random(seed)
 
     def tag_many(self, texts: Sequence[str]) -> list[SpreadTags]:
-        """Sentiments and intents spread at random; the language from the script."""
+        """Sentiments and intents spread at random; the language from the script, one text in ten `other`."""
         pick = self.random.choice
-        return [SpreadTags(pick(SENTIMENTS), pick(INTENTS), "zh" if ord(t[0]) > 0x2E80 else "en") for t in texts]
+        return [SpreadTags(pick(SENTIMENTS), pick(INTENTS), self.language(t)) for t in texts]
+
+    def language(self, text: str) -> str:
+        """`other` one time in ten (as if tagged from another script), else `zh` or `en` from the first letter."""
+        if self.random.random() < 0.1:
+            return "other"
+        return "zh" if ord(text[0]) > 0x2E80 else "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +230,8 @@ def scenarios(ws: Loaded) -> dict[str, InboxFilter]:
         "sentiment=negative + open": InboxFilter(status=open_, sentiment="negative"),
         "intent=complaint + open": InboxFilter(status=open_, intent="complaint"),
         "intent=spam + negative": InboxFilter(sentiment="negative", intent="spam"),
+        "language=zh + open": InboxFilter(status=open_, language="zh"),
+        "language=other + open": InboxFilter(status=open_, language="other"),
     }
 
 
@@ -263,6 +273,18 @@ async def list_timings(ws: Loaded, runs: int) -> None:
     print(f"{'open one conversation (view)':34} {p50:10.1f} {p95:8.1f}", flush=True)
 
 
+async def without_index(ws: Loaded, runs: int, name: str) -> None:
+    """Drop one conversation index, time the scenarios again on the same data (an A/B in one run), restore it."""
+    collection = Conversation.get_pymongo_collection()
+    declared = {index.document["name"]: index for index in Conversation.Settings.indexes}
+    await collection.drop_index(name)
+    print(f"without the index {name}:", flush=True)
+    try:
+        await list_timings(ws, runs)
+    finally:
+        await collection.create_indexes([declared[name]])
+
+
 async def prepare(uri: str, args: argparse.Namespace) -> Loaded:
     """A fresh database with the loaded workspace; prints the list timings."""
     database = await connect(uri, DATABASE)
@@ -271,6 +293,8 @@ async def prepare(uri: str, args: argparse.Namespace) -> Loaded:
     try:
         ws = await load(args.conversations, args.messages, args.tag)
         await list_timings(ws, args.runs)
+        if args.without_index:
+            await without_index(ws, args.runs, args.without_index)
         return ws
     finally:
         await database.close()
@@ -286,6 +310,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50, help="live deliveries per second")
     parser.add_argument("--duration", type=float, default=25, help="seconds of live deliveries")
     parser.add_argument("--no-live", action="store_true", help="skip the delivery-to-visible part")
+    parser.add_argument(
+        "--without-index", metavar="NAME", help="then drop this conversation index and time the filters again"
+    )
     args = parser.parse_args()
     if args.messages < args.conversations:
         parser.error("--messages must be at least --conversations (every conversation has a message)")

@@ -138,6 +138,17 @@ class Conversation(WorkspaceDocument):
             IndexModel(
                 [
                     ("workspace_id", ASCENDING),
+                    ("latest_tags.language", ASCENDING),
+                    ("status", ASCENDING),
+                    ("channel_id", ASCENDING),
+                    ("last_message_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="inbox_language_channel",
+            ),
+            IndexModel(
+                [
+                    ("workspace_id", ASCENDING),
                     ("latest_tags.intent", ASCENDING),
                     ("status", ASCENDING),
                     ("channel_id", ASCENDING),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from scrm.pipeline import process_many
 from scrm.search_commands import reindex_contacts
 from scrm.search_terms import contact_query_terms, contact_search_terms, match_spans, query_terms
 from tests.auth.forms import HTML
+from tests.auth.test_commands import scrm
 from tests.inbox.conftest import Inbox, signed_in
 
 URL = "/api/v1/conversations"
@@ -403,6 +405,24 @@ async def test_reindex_backfills_contacts_stored_before_search(inbox: Inbox, now
     assert await matching_conversations(owner, "020 7946 0018") == [conversation.id]
     assert await reindex_contacts() == 0  # idempotent
     assert await reindex_contacts(everything=True) == 0  # every contact already has the current terms
+
+
+async def test_the_reindex_command_backfills_contacts_and_says_how_many(
+    inbox: Inbox, now: datetime, mongo_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    contact_id = ObjectId()
+    await Contact.get_pymongo_collection().insert_one(
+        {"_id": contact_id, "workspace_id": inbox.scope.workspace_id, "created_at": now, "identities": [],
+         "name": "王芳", "tags": [], "attributes": {}}
+    )  # fmt: skip
+    env = {"SCRM_MONGODB_URI": mongo_uri, "SCRM_DATABASE": database_name, "SCRM_HOME": str(tmp_path / "home")}
+    ran = await scrm(env, "inbox", "reindex")
+    assert ran.exit_code == 0, ran.output
+    assert "0 messages and 1 contacts indexed for search." in ran.stdout
+    stored = await Contact.get_pymongo_collection().find_one({"_id": contact_id})
+    assert stored is not None and {"王", "芳", "王芳"} <= set(stored["search_terms"])
+    again = await scrm(env, "inbox", "reindex")
+    assert "0 messages and 0 contacts indexed for search." in again.stdout
 
 
 def test_a_match_without_highlights_is_its_escaped_text() -> None:
