@@ -260,9 +260,8 @@ async def _unmerge_writes(session: AsyncClientSession, record: MergeRecord, acto
     survivor_now = await _load(session, ws, record.survivor_id)
     terms = {"$set": {"search_terms": contact_terms(survivor_now)}}
     await contacts.update_one({"_id": record.survivor_id, "workspace_id": ws}, terms, session=session)
-    await contacts.replace_one({"_id": record.merged_id, "workspace_id": ws}, record.merged_before, session=session)
-    terms = {"$set": {"search_terms": contact_terms(record.merged_before)}}
-    await contacts.update_one({"_id": record.merged_id, "workspace_id": ws}, terms, session=session)
+    restored_merged = {**record.merged_before, "search_terms": contact_terms(record.merged_before)}
+    await contacts.replace_one({"_id": record.merged_id, "workspace_id": ws}, restored_merged, session=session)
     await _repoint_back(session, record)
     done = {"$set": {"undone_at": now, "undone_by": actor}}
     marked = await MergeRecord.get_pymongo_collection().update_one(

@@ -80,7 +80,7 @@ class Contact(WorkspaceDocument):
     def _fill_search_terms(self) -> Contact:
         """A contact built with a name, handle, email or phone and no terms gets them."""
         if not self.search_terms:
-            self.search_terms = contact_terms(self.model_dump(include={"name", "identities", "email", "phone"}))
+            self.search_terms = contact_terms(self.model_dump(include=set(SEARCHED_FIELDS)))
         return self
 
     class Settings:

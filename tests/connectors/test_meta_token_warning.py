@@ -60,6 +60,13 @@ async def check_now(client: httpx.AsyncClient, channel: platform_fakes.TestChann
     assert answer.status_code == 303
 
 
+async def warned(client: httpx.AsyncClient, channel: platform_fakes.TestChannel, debug: DebugToken) -> None:
+    """Sign in as the admin and check the channel while Meta says its Page token ends in 3 days."""
+    debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(days=3))
+    await log_in(client, "admin@example.com", PASSWORD)
+    await check_now(client, channel)
+
+
 def expiry_of(debug: DebugToken) -> datetime:
     """When the fake says the Page token expires."""
     return datetime.fromtimestamp(debug.answers["PAGE-TOKEN"]["expires_at"], UTC)
@@ -68,9 +75,7 @@ def expiry_of(debug: DebugToken) -> datetime:
 async def test_a_token_ending_in_3_days_is_a_warning_on_the_overview_and_in_the_api(
     client: httpx.AsyncClient, channel: platform_fakes.TestChannel, debug: DebugToken
 ) -> None:
-    debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(days=3))
-    await log_in(client, "admin@example.com", PASSWORD)
-    await check_now(client, channel)
+    await warned(client, channel, debug)
     assert debug.asked == ["PAGE-TOKEN"]
 
     ends = expiry_of(debug)
@@ -96,9 +101,7 @@ async def test_a_token_ending_in_3_days_is_a_warning_on_the_overview_and_in_the_
 async def test_a_later_check_seeing_a_fresh_token_clears_the_warning(
     client: httpx.AsyncClient, channel: platform_fakes.TestChannel, debug: DebugToken
 ) -> None:
-    debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(days=3))
-    await log_in(client, "admin@example.com", PASSWORD)
-    await check_now(client, channel)
+    await warned(client, channel, debug)
     assert "Token expires on" in (await client.get("/overview/live", headers=HTML)).text
 
     debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(days=60))  # renewed on Meta's side
@@ -114,9 +117,7 @@ async def test_a_later_check_seeing_a_fresh_token_clears_the_warning(
 async def test_an_expired_token_makes_the_channel_unhealthy_without_a_warning(
     client: httpx.AsyncClient, channel: platform_fakes.TestChannel, debug: DebugToken
 ) -> None:
-    debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(days=3))
-    await log_in(client, "admin@example.com", PASSWORD)
-    await check_now(client, channel)
+    await warned(client, channel, debug)
 
     debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(hours=-1))
     await check_now(client, channel)
