@@ -1,10 +1,10 @@
 """Measure the NLP tagger: load time, texts per second, and dev-set figures per corpus.
 
 python bench/nlp.py speed [--models DIR]        # load time and texts/s of the whole tagger
-python bench/nlp.py sets [--only NAME ...] [--auxiliary-only] [--naive-bayes-power P]
+python bench/nlp.py sets [--only NAME ...] [--auxiliary-only] [--naive-bayes-power P] [--no-lexicon]
                                                 # train on each corpus, score its dev split
 python bench/nlp.py shipped [--models DIR]      # the shipped models on the corpora dev splits
-python bench/nlp.py baselines [--only NAME ...]  # TF-IDF + logistic regression on the same splits
+python bench/nlp.py baselines [--only NAME ...] [--balanced]  # TF-IDF + logistic regression, same splits
                                                 # (needs scikit-learn: pip install -e '.[bench]')
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -22,6 +22,7 @@ import numpy as np
 from scrm.nlp.datasets import Example, get_corpus_split, without_held_out
 from scrm.nlp.metrics import score
 from scrm.nlp.optimiser import TrainSettings
+from scrm.nlp.pipelines import SPECS, pipeline_language
 from scrm.nlp.scoring import best_label, load_scorer
 from scrm.nlp.training import Auxiliary, TrainOptions, train_task
 
@@ -125,20 +126,28 @@ COLUMNS = [(False, False, False), (True, False, False), (True, True, False), (Tr
 
 
 def _measure(
-    row: Row, naive_bayes: bool, drop_copies: bool, auxiliary: bool = False, power: float = 1.0
+    row: Row, naive_bayes: bool, drop_copies: bool, auxiliary: bool = False, power: float = 1.0, lexicon: bool = True
 ) -> tuple[float, float]:
     """Train on a corpus's train split, score its dev split; return the row's metric and seconds taken.
 
     With ``drop_copies`` the training texts that nearly copy a dev text are left out first; with
-    ``auxiliary`` the row's auxiliary corpora are added (``AUXILIARY_WEIGHT``, the ``train`` default).
+    ``auxiliary`` the row's auxiliary corpora are added (``AUXILIARY_WEIGHT``, the ``train`` default);
+    without ``lexicon`` the English features leave out the sentiment-lexicon tokens.
     """
     train, dev = get_corpus_split(row.corpus, "train"), get_corpus_split(row.corpus, "dev")
     if drop_copies:
         train = without_held_out(train, dev)
     pooled = [example for name in row.auxiliary for example in get_corpus_split(name, "train")]
     extra = (Auxiliary(pooled, name="+".join(row.auxiliary)),) if auxiliary else ()
+    base = SPECS[pipeline_language([e.text for e in train])]
+    spec = replace(base, lexicon=lexicon and base.lexicon)
     options = TrainOptions(
-        task=row.corpus, settings=TrainSettings(), naive_bayes=naive_bayes, naive_bayes_power=power, auxiliary=extra
+        task=row.corpus,
+        settings=TrainSettings(),
+        spec=spec,
+        naive_bayes=naive_bayes,
+        naive_bayes_power=power,
+        auxiliary=extra,
     )
     started = time.perf_counter()
     result = train_task(train, dev, options)
@@ -149,7 +158,8 @@ def _measure(
 @click.option("--only", multiple=True, help="Corpus names (default: every row of the table).")
 @click.option("--auxiliary-only", is_flag=True, help="Only the runs with auxiliary corpora (rows that have them).")
 @click.option("--naive-bayes-power", "power", type=float, default=1.0, show_default=True)
-def sets(only: tuple[str, ...], auxiliary_only: bool, power: float) -> None:
+@click.option("--lexicon/--no-lexicon", default=True, show_default=True, help="English sentiment-lexicon features.")
+def sets(only: tuple[str, ...], auxiliary_only: bool, power: float, lexicon: bool) -> None:
     """Train per corpus (plain, NB-scaled, without near-copies of dev, with auxiliary corpora); print dev figures."""
     click.echo(
         "| corpus | metric | TF-IDF+LR | published best | plain | NB-scaled | NB-scaled, no copies"
@@ -160,7 +170,7 @@ def sets(only: tuple[str, ...], auxiliary_only: bool, power: float) -> None:
         if (only and row.corpus not in only) or (auxiliary_only and not row.auxiliary):
             continue
         wanted = [c for c in COLUMNS if (row.auxiliary or not c[2]) and (c[2] or not auxiliary_only)]
-        runs = {column: _measure(row, *column, power=power) for column in wanted}
+        runs = {column: _measure(row, *column, power=power, lexicon=lexicon) for column in wanted}
         best = f"{row.best:.1f}" if row.best else "-"
         figures = " | ".join(f"{runs[column][0]:.2f}" if column in runs else "-" for column in COLUMNS)
         seconds = " / ".join(f"{taken:.0f}" for _, taken in runs.values())
@@ -173,7 +183,7 @@ BASELINE_CS = (1.0, 10.0, 100.0)
 NEAR_COPIES = ("tweeteval_sentiment", "chnsenticorp")
 
 
-def _tfidf_lr(train: list[Example], dev: list[Example], metric: str) -> list[tuple[float, str]]:
+def _tfidf_lr(train: list[Example], dev: list[Example], metric: str, balanced: bool) -> list[tuple[float, str]]:
     """Score every TF-IDF + logistic regression setting of the grid on dev; return (figure, setting) pairs."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # optional: the bench extra
     from sklearn.linear_model import LogisticRegression
@@ -185,7 +195,10 @@ def _tfidf_lr(train: list[Example], dev: list[Example], metric: str) -> list[tup
         train_rows = vectorizer.fit_transform([e.text for e in train])
         dev_rows = vectorizer.transform([e.text for e in dev])
         for c in BASELINE_CS:
-            model = LogisticRegression(C=c, max_iter=3000).fit(train_rows, [e.label for e in train])
+            weights = "balanced" if balanced else None
+            model = LogisticRegression(C=c, max_iter=3000, class_weight=weights).fit(
+                train_rows, [e.label for e in train]
+            )
             predicted = [str(label) for label in model.predict(dev_rows)]
             value = score(gold, predicted).summary()[metric]
             figures.append((value, f"{analyzer} {ngrams[0]}-{ngrams[1]}, C={c:g}"))
@@ -195,7 +208,8 @@ def _tfidf_lr(train: list[Example], dev: list[Example], metric: str) -> list[tup
 @main.command()
 @click.option("--only", multiple=True, help="Corpus names (default: every row of the table).")
 @click.option("--each", is_flag=True, help="Also print every setting of the grid.")
-def baselines(only: tuple[str, ...], each: bool) -> None:
+@click.option("--balanced", is_flag=True, help="Weigh classes inversely to their frequency (fairer on macro-recall).")
+def baselines(only: tuple[str, ...], each: bool, balanced: bool) -> None:
     """Print TF-IDF + logistic regression on the same train/dev splits as `sets`: best and median of a grid.
 
     The grid (word 1, word 1-2, char_wb 2-5, char 1-3; C 1, 10, 100; sublinear tf) is scored on the
@@ -212,12 +226,12 @@ def baselines(only: tuple[str, ...], each: bool) -> None:
         if only and row.corpus not in only:
             continue
         train, dev = get_corpus_split(row.corpus, "train"), get_corpus_split(row.corpus, "dev")
-        figures = _tfidf_lr(train, dev, row.metric)
+        figures = _tfidf_lr(train, dev, row.metric, balanced)
         best, setting = max(figures)
         median = float(np.median([value for value, _ in figures]))
         clean = ["-", "-"]
         if row.corpus in NEAR_COPIES:
-            clean_figures = _tfidf_lr(without_held_out(train, dev), dev, row.metric)
+            clean_figures = _tfidf_lr(without_held_out(train, dev), dev, row.metric, balanced)
             clean = [f"{max(clean_figures)[0]:.2f}", f"{float(np.median([v for v, _ in clean_figures])):.2f}"]
             figures += [(value, f"{name} (no copies)") for value, name in clean_figures]
         click.echo(

@@ -203,6 +203,20 @@ def channels_remove(channel_id: str, yes: bool, as_json: bool) -> None:
     _emit(as_json, {"id": view.id, "removed": True}, f"Channel {view.id} ({view.name!r}) disconnected.")
 
 
+def check_text(result: CheckResult) -> str:
+    """What `scrm channels check` prints: the platform's answer, and a warning line when the credentials end soon."""
+    view = result.channel
+    if not result.checked:
+        return f"The {view.platform} connector has no credential check; the channel is {view.status}."
+    if result.problem is not None:
+        return f"{view.platform} refused the credentials: {result.problem}"
+    text = f"{view.platform} accepted the credentials; the channel is {view.status}."
+    if view.credentials_warning:
+        ends = f" on {view.credentials_expire_at:%Y-%m-%d}" if view.credentials_expire_at else ""
+        text += f"\nWarning: they end{ends} — re-authorise before then ({view.credentials_warning})."
+    return text
+
+
 @channels.command("check")
 @click.argument("channel_id")
 @JSON_OPTION
@@ -220,16 +234,7 @@ def channels_check(channel_id: str, as_json: bool) -> None:
         result = _run(work, channel=channel_id)
     except ChannelCheckFailed as exc:
         raise click.ClickException(str(exc)) from None
-    view = result.channel
-    if not result.checked:
-        text = f"The {view.platform} connector has no credential check; the channel is {view.status}."
-    elif result.problem is None:
-        text = f"{view.platform} accepted the credentials; the channel is {view.status}."
-        if view.credentials_warning:
-            ends = f" on {view.credentials_expire_at:%Y-%m-%d}" if view.credentials_expire_at else ""
-            text += f"\nWarning: they end{ends} — re-authorise before then ({view.credentials_warning})."
-    else:
-        text = f"{view.platform} refused the credentials: {result.problem}"
-    _emit(as_json, {"checked": result.checked, "problem": result.problem, "channel": asdict(view)}, text)
+    data = {"checked": result.checked, "problem": result.problem, "channel": asdict(result.channel)}
+    _emit(as_json, data, check_text(result))
     if result.problem is not None:
         sys.exit(1)

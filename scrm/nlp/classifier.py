@@ -12,7 +12,7 @@ import srsly
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from scrm.nlp.features import HashedNgrams, bucketise, hash_ngrams
+from scrm.nlp.features import HashedNgrams, Hashing, bucketise, hash_ngrams
 from scrm.nlp.linear import LinearModel
 
 FACTORY = "scrm_linear_classifier"
@@ -79,7 +79,7 @@ class LinearClassifier:
         """Score docs a batch at a time, hashing each batch's n-grams once."""
         for batch in _batches(docs, batch_size):
             texts = [_text_of(doc) for doc in batch]
-            hashed: dict[tuple[int, int, int, bool, bool], HashedNgrams] = {}
+            hashed: dict[Hashing, HashedNgrams] = {}
             for task, model in self.models.items():
                 spec = model.spec
                 if spec.hashing not in hashed:

@@ -19,11 +19,14 @@ from spacy.attrs import IS_PUNCT, LOWER
 from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
+from scrm.nlp.lexicon import TOKEN_COUNT, valence_tokens
+
 _PRIME = np.uint64(0x100000001B3)
 _MIX_1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
 _WORD_SALT = np.uint64(0x9E3779B97F4A7C15)
 _SKIP_SALT = np.uint64(0x2545F4914F6CDD1D)
+_LEXICON_SALT = np.uint64(0x3B5D751ED270B27A)
 _SEPARATOR = 1
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@\w+")
@@ -38,6 +41,9 @@ _NEGATION_IDS = np.array([get_string_id(word) for word in _NEGATION_WORDS.split(
 _SCOPE_END_IDS = np.array([get_string_id(mark) for mark in ".,!?;:"], dtype=np.uint64)
 
 
+Hashing = tuple[int, int, int, bool, bool, bool]
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """Which n-grams a model reads and how many hash buckets it has."""
@@ -48,11 +54,12 @@ class FeatureSpec:
     bits: int = 20
     negation: bool = True
     skip_grams: bool = False
+    lexicon: bool = False  # English sentiment-lexicon tokens (see scrm.nlp.lexicon)
 
     @property
-    def hashing(self) -> tuple[int, int, int, bool, bool]:
+    def hashing(self) -> Hashing:
         """The settings that decide the n-gram hashes (all but the number of buckets)."""
-        return (self.char_min, self.char_max, self.word_max, self.negation, self.skip_grams)
+        return (self.char_min, self.char_max, self.word_max, self.negation, self.skip_grams, self.lexicon)
 
     @property
     def buckets(self) -> int:
@@ -168,6 +175,18 @@ def _word_hashes(docs: Sequence[Doc], spec: FeatureSpec) -> tuple[npt.NDArray[np
     return np.concatenate([rows, rows[:-1][same_doc]]), np.concatenate([words, bigrams])
 
 
+def _lexicon_hashes(texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Return (row, hash) of every text's lexicon tokens, each counted ``TOKEN_COUNT`` times; none for blank texts."""
+    rows: list[int] = []
+    hashes: list[int] = []
+    for row, text in enumerate(texts):
+        if text.strip():
+            ids = [get_string_id(token) for token in valence_tokens(text)] * TOKEN_COUNT
+            rows.extend([row] * len(ids))
+            hashes.extend(ids)
+    return np.array(rows, dtype=np.int64), np.array(hashes, dtype=np.uint64) + _LEXICON_SALT
+
+
 @dataclass(frozen=True)
 class HashedNgrams:
     """The 64-bit hashes of all n-grams of a batch of texts, with the row each belongs to."""
@@ -179,10 +198,14 @@ class HashedNgrams:
 
 def hash_ngrams(docs: Sequence[Doc], spec: FeatureSpec, texts: Sequence[str] | None = None) -> HashedNgrams:
     """Hash the character and word n-grams of a batch of docs (``texts`` saves rebuilding doc texts)."""
-    rows, hashes = _char_hashes(texts if texts is not None else [doc.text for doc in docs], spec)
+    texts = texts if texts is not None else [doc.text for doc in docs]
+    rows, hashes = _char_hashes(texts, spec)
     if spec.word_max > 0:
         word_rows, word_hashes = _word_hashes(docs, spec)
         rows, hashes = np.concatenate([rows, word_rows]), np.concatenate([hashes, word_hashes])
+    if spec.lexicon:
+        lexicon_rows, lexicon_hashes = _lexicon_hashes(texts)
+        rows, hashes = np.concatenate([rows, lexicon_rows]), np.concatenate([hashes, lexicon_hashes])
     return HashedNgrams(rows, _mix(hashes), len(docs))
 
 

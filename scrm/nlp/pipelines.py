@@ -15,7 +15,7 @@ from scrm.nlp.linear import LinearModel
 
 CLASSIFIER = "classifier"
 SPECS = {
-    "en": FeatureSpec(char_min=2, char_max=5, word_max=2, bits=20, negation=True),
+    "en": FeatureSpec(char_min=2, char_max=5, word_max=2, bits=20, negation=True, lexicon=True),
     "zh": FeatureSpec(char_min=1, char_max=4, word_max=0, bits=20, negation=False),
 }
 

@@ -12,12 +12,16 @@ import pytest
 import respx
 
 from scrm.auth.accounts import add_member, create_user, create_workspace
+from scrm.auth.roles import Principal
 from scrm.channel_access import ChannelDirectory
+from scrm.channel_checks import check_channel
+from scrm.channel_commands import check_text
 from scrm.connectors.meta.graph import GRAPH_URL
 from scrm.credential_schedule import check_due_channels
 from scrm.db import Database
 from scrm.models import Channel, ChannelStatus, Role, SecretBox
 from scrm.platform_state import MongoTokenStore
+from scrm.settings import Settings
 from tests import platform_fakes
 from tests.auth.forms import log_in
 from tests.conftest import TEST_SECRET_KEY
@@ -142,3 +146,18 @@ async def test_the_scheduled_check_stores_the_warning_too(
     assert stored is not None and stored.status is ChannelStatus.ACTIVE
     assert stored.credentials_expire_at is not None
     assert stored.credentials_expire_at.replace(tzinfo=UTC) == expiry_of(debug)
+
+
+async def test_the_command_prints_the_warning_with_the_day_the_token_ends(
+    channel: platform_fakes.TestChannel, debug: DebugToken, settings: Settings
+) -> None:
+    debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(days=3))
+    owner = Principal(workspace_id=channel.workspace_id, role=Role.OWNER, actor="test")
+    result = await check_channel(owner, str(channel.id), settings, datetime.now(UTC))
+    accepted, warning = check_text(result).splitlines()
+    assert accepted == "meta accepted the credentials; the channel is active."
+    assert warning.startswith(f"Warning: they end on {expiry_of(debug):%Y-%m-%d} — re-authorise before then (meta: ")
+
+    debug.token("PAGE-TOKEN", PAGE_SCOPES, expires_in=timedelta(days=60))
+    renewed = await check_channel(owner, str(channel.id), settings, datetime.now(UTC))
+    assert check_text(renewed) == "meta accepted the credentials; the channel is active."

@@ -6,6 +6,7 @@ import numpy as np
 import spacy
 
 from scrm.nlp.features import FeatureSpec, featurise, normalise
+from scrm.nlp.lexicon import valence_tokens
 
 SPEC = FeatureSpec(char_min=2, char_max=4, word_max=2, bits=18)
 
@@ -44,6 +45,29 @@ def test_negation_changes_the_words_after_it() -> None:
     plain = set(featurise([nlp("good")], word_only).indices.tolist())
     negated = set(featurise([nlp("not good")], word_only).indices.tolist())
     assert not plain & negated
+
+
+def test_lexicon_tokens_follow_vader_valence_with_its_negation_and_emphasis_rules() -> None:
+    assert valence_tokens("I love this so much!!") == ["vader:c8", "vader:p2", "vader:n0"]
+    assert valence_tokens("worst service ever :(") == ["vader:c1", "vader:p0", "vader:n3"]
+    # "not good" is negative, though "good" alone is positive
+    assert valence_tokens("good")[0] == "vader:c7"
+    assert valence_tokens("not good")[0] == "vader:c3"
+    # a text the lexicon does not know sits in the middle bin
+    assert valence_tokens("订单号 123") == ["vader:c5", "vader:p0", "vader:n0"]
+
+
+def test_lexicon_features_tell_apart_words_the_n_grams_cannot() -> None:
+    nlp = spacy.blank("en")
+    lexicon_only = FeatureSpec(char_min=9, char_max=8, word_max=0, bits=18, lexicon=True)
+    happy = featurise([nlp("delightful")], lexicon_only)
+    sad = featurise([nlp("dreadful")], lexicon_only)
+    assert len(happy.indices) == 3 and len(sad.indices) == 3
+    assert set(happy.indices.tolist()) != set(sad.indices.tolist())
+    empty = featurise([nlp("  ")], lexicon_only)
+    assert empty.indptr[-1] == 0
+    # the lexicon is part of what decides the hashes: models with and without it never share a pass
+    assert lexicon_only.hashing != FeatureSpec(char_min=9, char_max=8, word_max=0, bits=18).hashing
 
 
 EXPECTED_BUCKETS = [10452, 25833, 78471, 106092, 112979, 187799]
