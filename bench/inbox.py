@@ -19,7 +19,10 @@ Starts its own embedded mongod (or uses SCRM_MONGODB_URI), then:
    latency (accepted → recorded) and of the visible latency (accepted → first poll that lists the message).
    Goal: < 2 s. `bench/inbox_sse.py` measures the page's event-driven refresh with this loader.
 4. with `--without-index NAME`, drops that conversation index after step 2 and times the filters again on the
-   same data (an A/B of one index in one run), then restores it.
+   same data (an A/B of one index in one run), then restores it; then measures what the index costs the
+   writes: rounds of 5,000 new messages into existing conversations through `pipeline.process_many` (batches
+   of 1,000, as the worker records them), alternately with and without the index, and prints the messages/s
+   of each round and the median of each side.
 """
 
 from __future__ import annotations
@@ -285,6 +288,63 @@ async def without_index(ws: Loaded, runs: int, name: str) -> None:
         await collection.create_indexes([declared[name]])
 
 
+WRITE_ROUND = 5_000
+WRITE_BATCH = 1_000
+WRITE_ROUNDS = 3
+"""Rounds of new messages per side of the index write A/B."""
+
+
+def new_messages(ws: Loaded, conversations: int, round_no: int) -> list[tuple[Inbound, Where]]:
+    """`WRITE_ROUND` new messages, each to a random existing conversation (seeded by the round)."""
+    pick = random.Random(round_no)
+    now = datetime.now(UTC)
+    items: list[tuple[Inbound, Where]] = []
+    for k in range(WRITE_ROUND):
+        n = pick.randrange(conversations)
+        chat = str(CHAT_BASE + n)
+        message = InboundMessage(
+            platform="telegram",
+            external_id=f"{chat}:w{round_no}-{k}",
+            conversation_id=chat,
+            sender=Sender(chat, display_name=f"Contact {n}"),
+            at=now + timedelta(milliseconds=k),
+            text=TEXTS[(n + k) % len(TEXTS)],
+        )
+        items.append((message, Where(ws.id, ws.channels[n % CHANNELS], "telegram")))
+    return items
+
+
+async def write_round(ws: Loaded, conversations: int, round_no: int) -> float:
+    """Record one round of new messages in batches; return messages per second."""
+    items = new_messages(ws, conversations, round_no)
+    tagger = SpreadTagger(round_no)
+    started = time.perf_counter()
+    for start in range(0, len(items), WRITE_BATCH):
+        await pipeline.process_many(items[start : start + WRITE_BATCH], datetime.now(UTC), tagger)
+    return len(items) / (time.perf_counter() - started)
+
+
+async def index_write_cost(ws: Loaded, conversations: int, name: str) -> None:
+    """Messages/s recorded with and without one conversation index, in alternating rounds; the index is kept."""
+    collection = Conversation.get_pymongo_collection()
+    declared = {index.document["name"]: index for index in Conversation.Settings.indexes}
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    print(f"writes with and without {name} (rounds of {WRITE_ROUND:,} new messages, batches of {WRITE_BATCH:,}):")
+    for round_no in range(2 * WRITE_ROUNDS):
+        indexed = round_no % 2 == 0
+        if not indexed:
+            await collection.drop_index(name)
+        try:
+            rate = await write_round(ws, conversations, 1000 + round_no)
+        finally:
+            if not indexed:
+                await collection.create_indexes([declared[name]])
+        rates[indexed].append(rate)
+        print(f"  round {round_no + 1} {'with' if indexed else 'without'}: {rate:,.0f} messages/s", flush=True)
+    with_index, without = statistics.median(rates[True]), statistics.median(rates[False])
+    print(f"median: with {with_index:,.0f}, without {without:,.0f} messages/s ({with_index / without:.2f}x)")
+
+
 async def prepare(uri: str, args: argparse.Namespace) -> Loaded:
     """A fresh database with the loaded workspace; prints the list timings."""
     database = await connect(uri, DATABASE)
@@ -295,6 +355,7 @@ async def prepare(uri: str, args: argparse.Namespace) -> Loaded:
         await list_timings(ws, args.runs)
         if args.without_index:
             await without_index(ws, args.runs, args.without_index)
+            await index_write_cost(ws, args.conversations, args.without_index)
         return ws
     finally:
         await database.close()

@@ -1,6 +1,6 @@
 """Measure the NLP tagger: load time, texts per second, and dev-set figures per corpus.
 
-python bench/nlp.py speed [--models DIR]        # load time and texts/s of the whole tagger
+python bench/nlp.py speed [--models DIR] [--language en|zh]  # load time and texts/s of the whole tagger
 python bench/nlp.py sets [--only NAME ...] [--auxiliary-only] [--naive-bayes-power P] [--no-lexicon]
                                                 # train on each corpus, score its dev split
 python bench/nlp.py shipped [--models DIR]      # the shipped models on the corpora dev splits
@@ -92,19 +92,21 @@ def main() -> None:
     """Benchmarks of scrm.nlp."""
 
 
-def _corpus_texts(count: int) -> list[str]:
-    """Return ``count`` real posts, alternating English tweets and Chinese Weibo posts (dev splits)."""
+def _corpus_texts(count: int, language: str = "mixed") -> list[str]:
+    """Return ``count`` real posts: English tweets, Chinese Weibo posts (dev splits) or both alternating."""
     english = [e.text for e in get_corpus_split("tweeteval_sentiment", "dev")]
     chinese = [e.text for e in get_corpus_split("weibo_sent3", "dev")]
     mixed = [text for pair in zip(english, chinese, strict=False) for text in pair]
-    return [mixed[i % len(mixed)] for i in range(count)]
+    texts = {"en": english, "zh": chinese, "mixed": mixed}[language]
+    return [texts[i % len(texts)] for i in range(count)]
 
 
 @main.command()
 @click.option("--models", type=click.Path(path_type=Path), default=None)
 @click.option("--count", type=int, default=20_000, show_default=True)
 @click.option("--synthetic", is_flag=True, help="Use built-in posts (20% with phone numbers) instead of the corpora.")
-def speed(models: Path | None, count: int, synthetic: bool) -> None:
+@click.option("--language", type=click.Choice(["mixed", "en", "zh"]), default="mixed", show_default=True)
+def speed(models: Path | None, count: int, synthetic: bool, language: str) -> None:
     """Print the tagger's load time and throughput (wall clock and CPU time of this one process)."""
     from scrm.nlp import Tagger
 
@@ -112,13 +114,13 @@ def speed(models: Path | None, count: int, synthetic: bool) -> None:
     wall, cpu = np.median(loads, axis=0)
     click.echo(f"load time (fresh process, imports included, median of 5): {wall:.2f}s wall clock, {cpu:.2f}s CPU")
     tagger = Tagger.load(models)
-    texts = _texts(count) if synthetic else _corpus_texts(count)
+    texts = _texts(count) if synthetic else _corpus_texts(count, language)
     tagger.tag_many(texts[:1000])
     wall, cpu = time.perf_counter(), time.process_time()
     tagger.tag_many(texts)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     mean = np.mean([len(t) for t in texts])
-    click.echo(f"texts: {count} ({'synthetic' if synthetic else 'corpora'}), mean {mean:.0f} characters")
+    click.echo(f"texts: {count} ({'synthetic' if synthetic else 'corpora, ' + language}), mean {mean:.0f} characters")
     click.echo(f"tag_many: {count / cpu:,.0f} texts/s per CPU second, {count / wall:,.0f} texts/s wall clock")
 
 

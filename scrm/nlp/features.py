@@ -19,7 +19,8 @@ from spacy.attrs import IS_PUNCT, LOWER
 from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
-from scrm.nlp.lexicon import TOKEN_COUNT, valence_tokens
+from scrm.nlp.lexicon import NEGATION_IDS, TOKEN_COUNT, TOKENS
+from scrm.nlp.valence import score_docs
 
 _PRIME = np.uint64(0x100000001B3)
 _MIX_1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -27,17 +28,12 @@ _MIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
 _WORD_SALT = np.uint64(0x9E3779B97F4A7C15)
 _SKIP_SALT = np.uint64(0x2545F4914F6CDD1D)
 _LEXICON_SALT = np.uint64(0x3B5D751ED270B27A)
+_LEXICON_IDS = np.array([get_string_id(token) for token in TOKENS], dtype=np.uint64) + _LEXICON_SALT
 _SEPARATOR = 1
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@\w+")
 _DIGITS = re.compile(r"\d")
 _REPEATS = re.compile(r"(\D)\1{2,}")
-_NEGATION_WORDS = (
-    "not no never nothing nobody none nor neither cannot cant can't don't dont doesn't doesnt "
-    "didn't didnt isn't isnt aren't arent wasn't wasnt won't wont wouldn't wouldnt shouldn't "
-    "couldn't n't without hardly barely"
-)
-_NEGATION_IDS = np.array([get_string_id(word) for word in _NEGATION_WORDS.split()], dtype=np.uint64)
 _SCOPE_END_IDS = np.array([get_string_id(mark) for mark in ".,!?;:"], dtype=np.uint64)
 
 
@@ -146,7 +142,7 @@ def _negation_marks(
 ) -> npt.NDArray[np.uint64]:
     """Return 1 for each word inside the scope of a negation: up to the next punctuation mark or doc end."""
     marks = np.zeros(len(words), dtype=np.uint64)
-    starts = np.flatnonzero(np.isin(words, _NEGATION_IDS))
+    starts = np.flatnonzero(np.isin(words, NEGATION_IDS))
     if len(starts) == 0:
         return marks
     ends = np.flatnonzero((puncts > 0) & np.isin(words, _SCOPE_END_IDS))
@@ -175,16 +171,12 @@ def _word_hashes(docs: Sequence[Doc], spec: FeatureSpec) -> tuple[npt.NDArray[np
     return np.concatenate([rows, rows[:-1][same_doc]]), np.concatenate([words, bigrams])
 
 
-def _lexicon_hashes(texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
-    """Return (row, hash) of every text's lexicon tokens, each counted ``TOKEN_COUNT`` times; none for blank texts."""
-    rows: list[int] = []
-    hashes: list[int] = []
-    for row, text in enumerate(texts):
-        if text.strip():
-            ids = [get_string_id(token) for token in valence_tokens(text)] * TOKEN_COUNT
-            rows.extend([row] * len(ids))
-            hashes.extend(ids)
-    return np.array(rows, dtype=np.int64), np.array(hashes, dtype=np.uint64) + _LEXICON_SALT
+def _lexicon_hashes(docs: Sequence[Doc], texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Return (row, hash) of every doc's lexicon tokens, each counted ``TOKEN_COUNT`` times; none for blank texts."""
+    valence = score_docs(docs, texts)
+    tokens = np.repeat(valence.bins(), TOKEN_COUNT, axis=1)  # (scored docs, 3 * TOKEN_COUNT)
+    rows = np.repeat(np.flatnonzero(valence.scored), tokens.shape[1])
+    return rows.astype(np.int64), _LEXICON_IDS[tokens.ravel()]
 
 
 @dataclass(frozen=True)
@@ -204,7 +196,7 @@ def hash_ngrams(docs: Sequence[Doc], spec: FeatureSpec, texts: Sequence[str] | N
         word_rows, word_hashes = _word_hashes(docs, spec)
         rows, hashes = np.concatenate([rows, word_rows]), np.concatenate([hashes, word_hashes])
     if spec.lexicon:
-        lexicon_rows, lexicon_hashes = _lexicon_hashes(texts)
+        lexicon_rows, lexicon_hashes = _lexicon_hashes(docs, texts)
         rows, hashes = np.concatenate([rows, lexicon_rows]), np.concatenate([hashes, lexicon_hashes])
     return HashedNgrams(rows, _mix(hashes), len(docs))
 

@@ -367,6 +367,25 @@ async def test_pages_run_through_contact_matches_then_message_matches(
     assert first["counts"]["open"] == 3
 
 
+async def test_sorted_by_waiting_the_longest_wait_comes_first_whatever_matched(
+    web: httpx.AsyncClient, inbox: Inbox, now: datetime
+) -> None:
+    await people(inbox, now)
+    waits = {"Jenny Wang": timedelta(minutes=30), "Bob": timedelta(hours=2), "王芳": timedelta(hours=5)}
+    for name, wait in waits.items():
+        await Conversation.get_pymongo_collection().update_one(
+            {"_id": inbox.conversations[name].id}, {"$set": {"waiting_since": now - wait}}
+        )
+    # the explicit sort wins over contacts-first; 王芳 waits longest but does not match
+    items = await api(web, inbox, q="jenny", sort="waiting")
+    by_id = {inbox.cid(name): name for name in inbox.conversations}
+    assert [(by_id[item["id"]], item["match"]["kind"]) for item in items] == [
+        ("Bob", "message"),
+        ("Jenny Wang", "contact"),
+    ]
+    assert await names(web, inbox, q="jenny") == ["Jenny Wang", "Bob"]
+
+
 # --- backfill ------------------------------------------------------------------------------------------------------
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import spacy
 
 from scrm.nlp.features import FeatureSpec, featurise, normalise
-from scrm.nlp.lexicon import valence_tokens
+from scrm.nlp.valence import Valence, score_docs
 
 SPEC = FeatureSpec(char_min=2, char_max=4, word_max=2, bits=18)
 
@@ -17,13 +19,15 @@ def test_normalise_folds_urls_mentions_digits_and_floods() -> None:
 
 def test_features_do_not_depend_on_the_batch() -> None:
     nlp = spacy.blank("en")
-    texts = ["I don't like it.", "", "Great phone!!! 😍", "订单号 123"]
-    together = featurise(list(nlp.pipe(texts)), SPEC)
-    for position, text in enumerate(texts):
-        alone = featurise([nlp(text)], SPEC)
-        rows = together.take(np.array([position]))
-        assert np.array_equal(alone.indices, rows.indices)
-        assert np.allclose(alone.values, rows.values)
+    # negations, boosters and "but" must not reach into the next text
+    texts = ["I don't", "", "Great phone!!! 😍", "订单号 123", "not", "very", "good but", "bad", "NICE"]
+    for spec in (SPEC, dataclasses.replace(SPEC, lexicon=True)):
+        together = featurise(list(nlp.pipe(texts)), spec)
+        for position, text in enumerate(texts):
+            alone = featurise([nlp(text)], spec)
+            rows = together.take(np.array([position]))
+            assert np.array_equal(alone.indices, rows.indices), (spec, text)
+            assert np.allclose(alone.values, rows.values)
 
 
 def test_rows_are_unit_length_and_empty_text_has_no_features() -> None:
@@ -47,14 +51,34 @@ def test_negation_changes_the_words_after_it() -> None:
     assert not plain & negated
 
 
-def test_lexicon_tokens_follow_vader_valence_with_its_negation_and_emphasis_rules() -> None:
-    assert valence_tokens("I love this so much!!") == ["vader:c8", "vader:p2", "vader:n0"]
-    assert valence_tokens("worst service ever :(") == ["vader:c1", "vader:p0", "vader:n3"]
-    # "not good" is negative, though "good" alone is positive
-    assert valence_tokens("good")[0] == "vader:c7"
-    assert valence_tokens("not good")[0] == "vader:c3"
-    # a text the lexicon does not know sits in the middle bin
-    assert valence_tokens("订单号 123") == ["vader:c5", "vader:p0", "vader:n0"]
+def scored(*texts: str) -> Valence:
+    nlp = spacy.blank("en")
+    return score_docs([nlp(text) for text in texts], list(texts))
+
+
+def test_valence_follows_vaders_rules() -> None:
+    # compound scores as VADER 3.3.2 gives them for these texts
+    expected = {
+        "I love this so much!!": 0.699,
+        "not good at all": -0.341,  # a negation flips "good"
+        "worst service ever :(": -0.791,  # ":(" is punctuation to spaCy but rated in the lexicon
+        "The food was GREAT but the service was slow": 0.444,  # capitals, and "but"
+        "very good": 0.493,  # a booster strengthens
+        "kinda good": 0.383,  # and one softens
+        "is it good??? hmm": 0.533,  # repeated question marks amplify
+        "love it 😍😍": 0.881,  # emoji carry the valence of their names
+        "meh": -0.077,
+    }
+    valence = scored(*expected)
+    assert np.allclose(valence.compound, list(expected.values()), atol=0.001)
+    assert valence.scored.all()
+    assert valence.positive[1] == 0 and valence.negative[1] > 0
+
+
+def test_text_without_words_is_not_scored_and_unknown_words_are_neutral() -> None:
+    valence = scored("", "   ", "订单号 123")
+    assert valence.scored.tolist() == [False, False, True]
+    assert valence.compound[2] == 0 and valence.bins().tolist() == [[5, 11, 17]]
 
 
 def test_lexicon_features_tell_apart_words_the_n_grams_cannot() -> None:
