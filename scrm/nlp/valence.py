@@ -55,10 +55,12 @@ def _word_valences(
     rows: npt.NDArray[np.int64],
     upper: npt.NDArray[np.bool_],
     counted: npt.NDArray[np.bool_],
+    rated: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    """Each token's valence after VADER's rules for capitals, boosters, negation and "but"."""
+    """Each counted token's valence (`rated`: its lexicon valence) after VADER's rules for capitals, boosters,
+    negation and "but"; 0 for the tokens not counted (punctuation)."""
     lexicon = valence_lexicon()
-    valence = lexicon.lookup(words)
+    valence = rated.copy()
     count = len(rows)
     docs = int(rows[-1]) + 1
     upper_words = np.bincount(rows, weights=upper & counted, minlength=docs)
@@ -101,16 +103,17 @@ def score_docs(docs: Sequence[Doc], texts: Sequence[str]) -> Valence:
     attrs = np.concatenate([doc.to_array([LOWER, IS_PUNCT, IS_UPPER]) for doc in docs if len(doc)]).astype(np.uint64)
     rows = np.repeat(np.arange(count, dtype=np.int64), lengths)
     words, punct, upper = attrs[:, 0], attrs[:, 1] > 0, attrs[:, 2] > 0
-    counted = ~punct | (valence_lexicon().lookup(words) != 0)  # emoticons such as ":)" are punctuation to spaCy
-    valence = _word_valences(words, rows, upper, counted)
+    rated = valence_lexicon().lookup(words)
+    counted = ~punct | (rated != 0)  # emoticons such as ":)" are punctuation to spaCy
+    valence = _word_valences(words, rows, upper, counted, rated)
     emphasis = _emphasis(texts)
     total = np.bincount(rows, weights=valence, minlength=count).astype(np.float64)
     total += np.sign(total) * emphasis
     positive = np.bincount(rows, weights=np.where(valence > 0, valence + 1, 0.0), minlength=count)
     negative = -np.bincount(rows, weights=np.where(valence < 0, valence - 1, 0.0), minlength=count)
     # neutral words as VADER counts them: the text's whitespace-separated words that carry no valence
-    rated = np.bincount(rows, weights=counted & (valence != 0), minlength=count)
-    neutral = np.maximum(np.array([len(text.split()) for text in texts], dtype=np.float64) - rated, 0.0)
+    with_valence = np.bincount(rows, weights=counted & (valence != 0), minlength=count)
+    neutral = np.maximum(np.array([len(text.split()) for text in texts], dtype=np.float64) - with_valence, 0.0)
     positive += np.where(positive > negative, emphasis, 0.0)
     negative += np.where(positive < negative, emphasis, 0.0)
     shares = np.maximum(positive + negative + neutral, 1e-9)
