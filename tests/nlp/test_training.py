@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from scrm.nlp.classifier import read_scores
 from scrm.nlp.datasets import DataError, Example, get_examples, split_dev
 from scrm.nlp.features import FeatureSpec
+from scrm.nlp.linear import LinearModel
 from scrm.nlp.optimiser import Dataset, TrainSettings, naive_bayes_scale
 from scrm.nlp.pipelines import get_classifier, load_pipeline, new_pipeline, save_pipeline
 from scrm.nlp.scoring import load_scorer
@@ -83,6 +86,18 @@ def test_saved_pipeline_scores_the_same_after_loading(tmp_path: Path) -> None:
     scores = load_scorer("topic", tmp_path / "model")(texts)
     assert [max(s, key=lambda k: s[k]) for s in scores] == _predict(result, texts)
     assert loaded.meta["version"] == "test"
+
+
+def test_a_model_saved_before_lexicon_features_loads_without_them(tmp_path: Path) -> None:
+    lexical = dataclasses.replace(SMALL, lexicon=True)
+    options = TrainOptions(task="topic", settings=TrainSettings(seed=13), spec=lexical)
+    component = get_classifier(train_task(_examples(), None, options).nlp, "topic")
+    component.models["topic"].to_disk(tmp_path / "topic")
+    assert LinearModel.from_disk(tmp_path / "topic").spec.lexicon is True
+    config = json.loads((tmp_path / "topic" / "model.json").read_text(encoding="utf-8"))
+    del config["features"]["lexicon"]  # as written by version 0.2.0
+    (tmp_path / "topic" / "model.json").write_text(json.dumps(config), encoding="utf-8")
+    assert LinearModel.from_disk(tmp_path / "topic").spec == SMALL
 
 
 def test_one_label_is_refused() -> None:
