@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from spacy.attrs import IS_PUNCT, LOWER
 from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
 from scrm.nlp.lexicon import NEGATION_IDS, TOKEN_COUNT, TOKENS
-from scrm.nlp.valence import score_docs
+from scrm.nlp.tokens import Tokens
+from scrm.nlp.valence import score_tokens
 
 _PRIME = np.uint64(0x100000001B3)
 _MIX_1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -153,17 +153,14 @@ def _negation_marks(
     return marks
 
 
-def _word_hashes(docs: Sequence[Doc], spec: FeatureSpec) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+def _word_hashes(tokens: Tokens, spec: FeatureSpec) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Return (row, hash) of every word n-gram of every doc, negated words marked when asked."""
-    lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
-    if lengths.sum() == 0:
+    if len(tokens) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    attrs = np.concatenate([doc.to_array([LOWER, IS_PUNCT]) for doc in docs if len(doc)]).astype(np.uint64)
-    rows = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-    words = attrs[:, 0]
+    rows, words = tokens.rows, tokens.words
     if spec.negation:
-        doc_ends = np.cumsum(lengths)[rows]
-        words = words + _negation_marks(words, attrs[:, 1], doc_ends) * _WORD_SALT
+        doc_ends = np.cumsum(tokens.lengths)[rows]
+        words = words + _negation_marks(words, tokens.punct.astype(np.uint64), doc_ends) * _WORD_SALT
     if spec.word_max < 2:
         return rows, words
     same_doc = rows[:-1] == rows[1:]
@@ -171,12 +168,12 @@ def _word_hashes(docs: Sequence[Doc], spec: FeatureSpec) -> tuple[npt.NDArray[np
     return np.concatenate([rows, rows[:-1][same_doc]]), np.concatenate([words, bigrams])
 
 
-def _lexicon_hashes(docs: Sequence[Doc], texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+def _lexicon_hashes(tokens: Tokens, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Return (row, hash) of every doc's lexicon tokens, each counted ``TOKEN_COUNT`` times; none for blank texts."""
-    valence = score_docs(docs, texts)
-    tokens = np.repeat(valence.bins(), TOKEN_COUNT, axis=1)  # (scored docs, 3 * TOKEN_COUNT)
-    rows = np.repeat(np.flatnonzero(valence.scored), tokens.shape[1])
-    return rows.astype(np.int64), _LEXICON_IDS[tokens.ravel()]
+    valence = score_tokens(tokens, texts)
+    bins = np.repeat(valence.bins(), TOKEN_COUNT, axis=1)  # (scored docs, 3 * TOKEN_COUNT)
+    rows = np.repeat(np.flatnonzero(valence.scored), bins.shape[1])
+    return rows.astype(np.int64), _LEXICON_IDS[bins.ravel()]
 
 
 @dataclass(frozen=True)
@@ -192,11 +189,12 @@ def hash_ngrams(docs: Sequence[Doc], spec: FeatureSpec, texts: Sequence[str] | N
     """Hash the character and word n-grams of a batch of docs (``texts`` saves rebuilding doc texts)."""
     texts = texts if texts is not None else [doc.text for doc in docs]
     rows, hashes = _char_hashes(texts, spec)
-    if spec.word_max > 0:
-        word_rows, word_hashes = _word_hashes(docs, spec)
+    tokens = Tokens.of(docs) if spec.word_max > 0 or spec.lexicon else None
+    if tokens is not None and spec.word_max > 0:
+        word_rows, word_hashes = _word_hashes(tokens, spec)
         rows, hashes = np.concatenate([rows, word_rows]), np.concatenate([hashes, word_hashes])
-    if spec.lexicon:
-        lexicon_rows, lexicon_hashes = _lexicon_hashes(docs, texts)
+    if tokens is not None and spec.lexicon:
+        lexicon_rows, lexicon_hashes = _lexicon_hashes(tokens, texts)
         rows, hashes = np.concatenate([rows, lexicon_rows]), np.concatenate([hashes, lexicon_hashes])
     return HashedNgrams(rows, _mix(hashes), len(docs))
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from spacy.attrs import IS_PUNCT, IS_UPPER, LOWER
 from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
@@ -26,6 +25,7 @@ from scrm.nlp.lexicon import (
     SHARE_BINS,
     valence_lexicon,
 )
+from scrm.nlp.tokens import Tokens
 
 _BUT = np.uint64(get_string_id("but"))
 _LOOK_BACK = ((1, 1.0), (2, 0.95), (3, 0.9))  # VADER damps boosters two and three words back
@@ -95,14 +95,16 @@ def _emphasis(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 
 def score_docs(docs: Sequence[Doc], texts: Sequence[str]) -> Valence:
     """Score a batch of docs (`texts` are their texts, for punctuation emphasis)."""
-    count = len(docs)
-    lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
-    if lengths.sum() == 0:
+    return score_tokens(Tokens.of(docs), texts)
+
+
+def score_tokens(tokens: Tokens, texts: Sequence[str]) -> Valence:
+    """Score a batch from its tokens (`texts` are the docs' texts, for punctuation emphasis)."""
+    count = len(texts)
+    if len(tokens) == 0:
         empty = np.zeros(count)
         return Valence(empty, empty, empty, np.zeros(count, dtype=bool))
-    attrs = np.concatenate([doc.to_array([LOWER, IS_PUNCT, IS_UPPER]) for doc in docs if len(doc)]).astype(np.uint64)
-    rows = np.repeat(np.arange(count, dtype=np.int64), lengths)
-    words, punct, upper = attrs[:, 0], attrs[:, 1] > 0, attrs[:, 2] > 0
+    words, punct, upper, rows = tokens.words, tokens.punct, tokens.upper, tokens.rows
     rated = valence_lexicon().lookup(words)
     counted = ~punct | (rated != 0)  # emoticons such as ":)" are punctuation to spaCy
     valence = _word_valences(words, rows, upper, counted, rated)
