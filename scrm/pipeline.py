@@ -62,7 +62,9 @@ async def process(item: Inbound, where: Where, now: datetime, tagger: Tagger | N
 async def tag(events: list[Event | None], tagger: Tagger) -> list[Event | None]:
     """Tag the texts of messages and comments in one call off the event loop, and store the tags with them."""
     positions = [
-        i for i, event in enumerate(events) if isinstance(event, MessageReceived | CommentReceived) and event.text
+        i
+        for i, event in enumerate(events)
+        if isinstance(event, MessageReceived | CommentReceived) and event.text.strip()
     ]
     if not positions:
         return events

@@ -93,7 +93,7 @@ async def _retag_collection(collection: Any, tagger: Any, advance: Any) -> int:
 
 
 async def _retag_batch(collection: Any, tagger: Any, rows: list[dict[str, Any]]) -> int:
-    tagged = [row for row in rows if row.get("text")]
+    tagged = [row for row in rows if str(row.get("text") or "").strip()]
     found = await asyncio.to_thread(tagger.tag_many, [row["text"] for row in tagged])
     updates = [UpdateOne({"_id": row["_id"]}, {"$set": {"tags": _keep_corrections(row.get("tags"), tags.to_dict())}})
                for row, tags in zip(tagged, found, strict=True)]  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 from spacy.language import Language
 
 from scrm.nlp.classifier import make_doc, read_scores
+from scrm.nlp.emoji_reading import emoji_scores
 from scrm.nlp.entities import extract_entities
 from scrm.nlp.language import best_language, language_scores
 from scrm.nlp.pipelines import get_classifier, load_pipeline
@@ -34,6 +35,21 @@ def _with_contact_evidence(intents: dict[str, float], entities: tuple[Entity, ..
     boosted = {label: p + (CONTACT_LEAD_BOOST if label == "lead" else 0.0) for label, p in intents.items()}
     total = sum(boosted.values())
     return {label: p / total for label, p in boosted.items()}
+
+
+def _certain(scores: dict[str, float], label: str) -> dict[str, float]:
+    """All the probability on one label, when the model has that label."""
+    return {name: float(name == label) for name in scores} if label in scores else scores
+
+
+def _without_words(text: str, feelings: dict[str, float], intents: dict[str, float]) -> tuple[dict[str, float], ...]:
+    """Sentiment and intent for texts the models have nothing to read in: blank, or emoji only."""
+    if not text.strip():
+        return _certain(feelings, "neutral"), _certain(intents, "other")
+    reading = emoji_scores(text)
+    if reading is not None and reading.keys() == feelings.keys():
+        return reading, intents
+    return feelings, intents
 
 
 class Tagger:
@@ -69,8 +85,11 @@ class Tagger:
             docs = nlp.pipe((make_doc(nlp, texts[i]) for i in positions), batch_size=512, n_process=1)
             for position, doc in zip(positions, docs, strict=True):
                 entities = extract_entities(texts[position])
-                feelings = read_scores(doc, "sentiment", sentiments)
-                intents = _with_contact_evidence(read_scores(doc, "intent", intent_labels), entities)
+                feelings, intents = _without_words(
+                    texts[position],
+                    read_scores(doc, "sentiment", sentiments),
+                    _with_contact_evidence(read_scores(doc, "intent", intent_labels), entities),
+                )
                 results[position] = Tags(
                     language=detected[position],
                     language_scores=languages[position],

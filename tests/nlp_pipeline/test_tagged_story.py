@@ -97,3 +97,26 @@ async def test_a_correction_needs_a_label_and_a_writer(
     viewer = await _token(channel.workspace_id, Role.VIEWER)
     refused = await client.put(f"/api/v1/messages/{message.id}/tags", json={"sentiment": "neutral"}, headers=viewer)
     assert refused.status_code == 403
+
+
+async def test_an_angry_emoji_is_negative_and_a_blank_message_is_left_untagged(
+    client: httpx.AsyncClient, database: Database, settings: Settings, tagger: Tagger
+) -> None:
+    channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
+    for number, (text, user) in enumerate([("😡😡", 811), (" \n ", 812)]):
+        body = telegram_update(9300 + number, text, user_id=user)
+        delivered = await client.post(f"/webhooks/telegram/{channel.id}", content=body, headers=telegram_headers())
+        assert delivered.is_success
+    context = pipeline_context(settings, lambda: datetime.now(UTC), tagger=tagger)
+    while await drain_raw_events(context):
+        pass
+
+    angry = await Message.find_one(Message.text == "😡😡")
+    assert angry is not None and angry.tags is not None
+    assert (angry.tags["language"], angry.tags["sentiment"]) == ("other", "negative")
+    contact = await Contact.get(angry.contact_id)
+    assert contact is not None and contact.sentiment is not None and contact.sentiment < 0
+    blank = await Message.find_one(Message.text == " \n ")
+    assert blank is not None and blank.tags is None
+    quiet = await Contact.get(blank.contact_id)
+    assert quiet is not None and quiet.sentiment is None
