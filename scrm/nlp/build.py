@@ -22,7 +22,7 @@ from scrm.nlp.pipelines import SPECS, add_classifier, get_classifier, new_pipeli
 from scrm.nlp.tagger import SHIPPED_MODELS
 from scrm.nlp.training import TrainOptions, TrainResult, train_task
 
-VERSION = "0.3.0"
+VERSION = "0.3.1"
 ZH_SENTIMENT_SETS = ("weibo_sent3", "chnsenticorp", "waimai_10k", "online_shopping_10cats")
 ZH_SENTIMENT_DEV_SETS = ("weibo_sent3", "chnsenticorp")
 INTENT_BITS = 18

@@ -59,7 +59,7 @@ def test_build_writes_pipelines_the_tagger_can_load(tmp_path: Path, monkeypatch:
     assert tags[0].sentiment == "positive", tags[0].sentiment_scores
     assert tags[1].sentiment == "negative"
     assert tags[2].intent == "lead"
-    assert tags[0].model_version == "scrm-nlp-0.3.0"
+    assert tags[0].model_version == "scrm-nlp-0.3.1"
 
 
 def test_near_copies_of_dev_texts_leave_the_training_data() -> None:

@@ -51,6 +51,22 @@ def test_clear_intents(tagger: Tagger, text: str, intent: str) -> None:
     assert tagger.tag(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 88123412 hasn't arrived yet, can you check?",
+        "ref 77120 - wrong size sent, need an exchange",
+        "订单 3392018812 还没发货吗",
+        "取件码 6621 打不开柜子",
+        "工单号 20240117 一直没人回复",
+    ],
+)
+def test_order_numbers_and_codes_are_not_leads(tagger: Tagger, text: str) -> None:
+    tags = tagger.tag(text)
+    assert tags.intent != "lead"
+    assert tags.intent_scores["lead"] < 0.3
+
+
 def test_tag_many_keeps_order_and_fills_every_field(tagger: Tagger) -> None:
     texts = ["太好了", "great stuff", "", "Je suis content", "手机 13812345678", "love it 真的很好用"]
     tags = tagger.tag_many(texts)
