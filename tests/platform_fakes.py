@@ -54,6 +54,8 @@ WECOM_CREDENTIALS = {
 class TestChannel:
     """A channel stored the way the product stores one, credentials sealed."""
 
+    __test__ = False  # a helper, not a test class, wherever it is imported
+
     id: PydanticObjectId
     workspace_id: PydanticObjectId
     platform: str

@@ -14,7 +14,7 @@ from scrm.nlp import Tagger
 from scrm.settings import Settings
 from scrm.sync import drain_raw_events
 from scrm.worker import pipeline_context
-from tests.platform_fakes import TELEGRAM_CREDENTIALS, make_channel, telegram_headers, telegram_update
+from tests.platform_fakes import TELEGRAM_CREDENTIALS, TestChannel, make_channel, telegram_headers, telegram_update
 
 COMPLAINT = "外卖送到的时候咖啡全洒了，等了一个小时，太失望了，要求退款！"
 PRAISE = "Best oat latte in town, thank you so much!! 😍"
@@ -32,17 +32,25 @@ async def _token(workspace_id: object, role: Role) -> dict[str, str]:
     return {"authorization": f"Bearer {plain}"}
 
 
-async def test_a_chinese_complaint_is_tagged_filterable_and_correctable(
-    client: httpx.AsyncClient, database: Database, settings: Settings, tagger: Tagger
-) -> None:
+async def _deliver_and_tag(
+    client: httpx.AsyncClient, settings: Settings, tagger: Tagger, first_update: int, lines: list[tuple[str, int]]
+) -> TestChannel:
+    """Deliver (text, Telegram user id) lines to a new Telegram channel's webhook and run the tagging pipeline."""
     channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
-    for number, (text, user) in enumerate([(COMPLAINT, 801), (PRAISE, 802)]):
-        body = telegram_update(9100 + number, text, user_id=user)
+    for number, (text, user) in enumerate(lines):
+        body = telegram_update(first_update + number, text, user_id=user)
         delivered = await client.post(f"/webhooks/telegram/{channel.id}", content=body, headers=telegram_headers())
         assert delivered.is_success
     context = pipeline_context(settings, lambda: datetime.now(UTC), tagger=tagger)
     while await drain_raw_events(context):
         pass
+    return channel
+
+
+async def test_a_chinese_complaint_is_tagged_filterable_and_correctable(
+    client: httpx.AsyncClient, database: Database, settings: Settings, tagger: Tagger
+) -> None:
+    channel = await _deliver_and_tag(client, settings, tagger, 9100, [(COMPLAINT, 801), (PRAISE, 802)])
 
     complaint = await Message.find_one(Message.text == COMPLAINT)
     assert complaint is not None and complaint.tags is not None
@@ -102,14 +110,7 @@ async def test_a_correction_needs_a_label_and_a_writer(
 async def test_an_angry_emoji_is_negative_and_a_blank_message_is_left_untagged(
     client: httpx.AsyncClient, database: Database, settings: Settings, tagger: Tagger
 ) -> None:
-    channel = await make_channel("telegram", TELEGRAM_CREDENTIALS)
-    for number, (text, user) in enumerate([("😡😡", 811), (" \n ", 812)]):
-        body = telegram_update(9300 + number, text, user_id=user)
-        delivered = await client.post(f"/webhooks/telegram/{channel.id}", content=body, headers=telegram_headers())
-        assert delivered.is_success
-    context = pipeline_context(settings, lambda: datetime.now(UTC), tagger=tagger)
-    while await drain_raw_events(context):
-        pass
+    await _deliver_and_tag(client, settings, tagger, 9300, [("😡😡", 811), (" \n ", 812)])
 
     angry = await Message.find_one(Message.text == "😡😡")
     assert angry is not None and angry.tags is not None
