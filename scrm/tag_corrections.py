@@ -13,9 +13,11 @@ from typing import Any
 
 from beanie import PydanticObjectId
 
+from scrm.auth.roles import Principal
 from scrm.contacts.sentiment import recompute_sentiment
+from scrm.inbox.actions import get_conversation
 from scrm.inbox.latest_tags import rebuild_latest_tags
-from scrm.models import Message, TagCorrection, WorkspaceScope
+from scrm.models import Message, NotInWorkspace, TagCorrection, WorkspaceScope
 
 TASKS = ("sentiment", "intent")
 
@@ -43,6 +45,28 @@ async def correct_tags(
         await recompute_sentiment(message.contact_id)
     await rebuild_latest_tags([message.conversation_id])
     return message
+
+
+async def correct_in_conversation(
+    principal: Principal,
+    conversation_id: PydanticObjectId,
+    message_id: str,
+    labels: dict[str, str],
+    now: datetime,
+) -> Message:
+    """Correct a message of a conversation the principal may see, recording only the labels that change.
+
+    A message of another conversation, or of one the principal may not see, is not found (NotInWorkspace).
+    """
+    conversation = await get_conversation(principal, conversation_id)
+    if not PydanticObjectId.is_valid(message_id):
+        raise NotInWorkspace(f"No message {message_id} in this conversation")
+    message = await principal.scope.get(Message, PydanticObjectId(message_id), {"conversation_id": conversation.id})
+    current = message.tags or {}
+    changed = {task: label for task, label in labels.items() if label and label != current.get(task)}
+    if not changed:
+        return message
+    return await correct_tags(principal.scope, message, changed, principal.actor, now)
 
 
 async def iter_corrections(task: str, workspace_id: PydanticObjectId | None = None) -> AsyncIterator[dict[str, str]]:

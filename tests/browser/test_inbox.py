@@ -42,6 +42,7 @@ from scrm.models import (
     OutboundMessage,
     OutboundStatus,
     Role,
+    TagCorrection,
     Team,
     Workspace,
 )
@@ -290,6 +291,17 @@ def note_label_and_assign(page: Page) -> None:
     expect(page.locator("[data-assignee]")).to_have_text("Avery Agent")
 
 
+def correct_the_intent(page: Page) -> None:
+    """Mia's message was read as a complaint; the agent says it is a support request, from the thread."""
+    message = page.locator("#thread .msg.inbound").filter(has_text="nobody answers")
+    message.locator(".tag-fix summary").click()
+    message.locator(".tag-fix select[name=intent]").select_option("support_request")
+    message.locator(".tag-fix button[type=submit]").click()
+    message = page.locator("#thread .msg.inbound").filter(has_text="nobody answers")
+    expect(message.locator("[data-intent]")).to_have_attribute("data-intent", "support_request")
+    expect(message.locator("[data-corrected]")).to_have_attribute("data-corrected", "intent")
+
+
 def snooze_for_an_hour(page: Page, site: Site, conversation_id: str) -> None:
     """Snooze for 1 hour: the conversation says until when, leaves the open list and waits under Snoozed."""
     before = datetime.now(UTC)
@@ -359,6 +371,7 @@ def test_an_agent_works_a_conversation_from_a_telegram_webhook(browser: Browser,
     reply_twice(page, site, conversation_id)
     telegram_receives_it_once(page, site, conversation_id)
     note_label_and_assign(page)
+    correct_the_intent(page)
     snooze_for_an_hour(page, site, conversation_id)
     resolve_with_the_shortcut(page)
     context.close()
@@ -367,6 +380,8 @@ def test_an_agent_works_a_conversation_from_a_telegram_webhook(browser: Browser,
     assert stored.snoozed_until is None
     notes = in_database(site.env, lambda: Note.find({"conversation_id": stored.id}).to_list())
     assert [n.text for n in notes] == ["Tracking number sent by email too."]
+    fixes = in_database(site.env, lambda: TagCorrection.find({"task": "intent"}).to_list())
+    assert [(f.text, f.label) for f in fixes] == [(MIA_WRITES, "support_request")]
 
     desk = in_database(site.env, lambda: Team.find_one({"name": TELEGRAM_DESK}))
     assert desk is not None and stored.team_id == desk.id  # routed to the team that handles the bot
@@ -420,6 +435,10 @@ def test_screenshots_of_the_inbox(browser: Browser, site: Site, language: str, t
     page.goto(f"{site.url}/inbox/{alice}?status=all")
     expect(page.locator("#thread [data-sentiment]").first).to_be_visible()
     page.screenshot(path=str(folder / f"inbox-conversation-{language}.png"))
+    fix = page.locator("#thread .msg.inbound .tag-fix").last
+    fix.locator("summary").click()
+    expect(fix.locator("select[name=intent]")).to_be_visible()
+    page.screenshot(path=str(folder / f"inbox-correction-{language}.png"))
     wang = page.locator("#conversation-list .conv").filter(has_text="王小明").locator("a.conv-link")
     wang.click()
     expect(page.locator("#reply-window")).to_have_attribute("data-window", "open")

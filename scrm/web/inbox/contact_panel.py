@@ -32,7 +32,7 @@ from scrm.models import Channel, Contact
 from scrm.web.errors import handle_error
 from scrm.web.inbox.controller import UI_ERRORS
 from scrm.web.inbox.filters import ListQuery
-from scrm.web.inbox.pages import form_principal, principal_of, signed_in_of
+from scrm.web.inbox.pages import form_principal, principal_of, signed_in_of, thread_context
 from scrm.web.pages import page_context
 
 
@@ -236,4 +236,5 @@ class ThreadHistoryController(Controller):
             raise ClientException("Pass the cursor of the oldest message shown")
         page = await thread_page(principal, conversation.id, before=cursor)
         context = page_context(request, "inbox", entries=page.entries, conversation=conversation, older=page)
+        context |= thread_context(request, principal)
         return Template(template_name="inbox_thread_older.html", context=context)

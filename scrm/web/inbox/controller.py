@@ -36,14 +36,22 @@ from scrm.inbox.conversations import InboxInputError, user_id_of
 from scrm.inbox.teams import parse_team_ref
 from scrm.inbox.view import open_conversation, thread_entries
 from scrm.models import ConversationStatus, NotInWorkspace
+from scrm.tag_corrections import correct_in_conversation
 from scrm.web import i18n
 from scrm.web.errors import handle_error
 from scrm.web.inbox import csat_settings as csat_page
 from scrm.web.inbox import mentions as mentions_page
 from scrm.web.inbox import meta_reply
 from scrm.web.inbox import sla as sla_page
-from scrm.web.inbox.filters import ListQuery
-from scrm.web.inbox.pages import conversation_context, form_principal, list_context, principal_of, signed_in_of
+from scrm.web.inbox.filters import INTENTS, SENTIMENTS, ListQuery
+from scrm.web.inbox.pages import (
+    conversation_context,
+    form_principal,
+    list_context,
+    principal_of,
+    signed_in_of,
+    thread_context,
+)
 from scrm.web.inbox.presence import PresenceForm, csat_context, presence_context, presence_poll, presence_signal
 from scrm.web.inbox.window_text import refusal_detail, request_language
 from scrm.web.pages import page_context
@@ -62,6 +70,8 @@ class InboxForm(msgspec.Struct):
     assignee: str = ""
     status: str = ""
     snooze: str = ""
+    sentiment: str = ""
+    intent: str = ""
 
 
 class BulkForm(msgspec.Struct):
@@ -210,7 +220,7 @@ class InboxController(Controller):
         assert conversation.id is not None
         entries = await thread_entries(principal, conversation.id, request.query_params.get("since"))
         context = page_context(request, "inbox", entries=entries, conversation=conversation)
-        context |= await csat_context(principal, conversation.id)
+        context |= thread_context(request, principal) | await csat_context(principal, conversation.id)
         return Template(template_name="inbox_thread.html", context=context)
 
     @get("/{conversation_id:str}/canned", name="inbox_canned_render")
@@ -383,6 +393,26 @@ class InboxController(Controller):
         """Take a label off the conversation."""
         principal = await self._act(request, conversation_id, data)
         await actions.remove_label(principal, parse_conversation_id(conversation_id), data.label)
+        return self._back(conversation_id, data)
+
+    @post("/{conversation_id:str}/messages/{message_id:str}/tags", name="inbox_correct_tags")
+    async def correct_tags(
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: FromPath[str],
+        message_id: FromPath[str],
+        data: URLEncodedBody[InboxForm],
+    ) -> Redirect:
+        """Correct a message's sentiment and/or intent: filters use it at once, the next training run learns it."""
+        principal = await self._act(request, conversation_id, data)
+        if data.sentiment and data.sentiment not in SENTIMENTS:
+            raise InboxInputError(f"Unknown sentiment {data.sentiment!r}; use one of {', '.join(SENTIMENTS)}")
+        if data.intent and data.intent not in INTENTS:
+            raise InboxInputError(f"Unknown intent {data.intent!r}; use one of {', '.join(INTENTS)}")
+        labels = {"sentiment": data.sentiment, "intent": data.intent}
+        await correct_in_conversation(
+            principal, parse_conversation_id(conversation_id), message_id, labels, now_of(request.app.state)
+        )
         return self._back(conversation_id, data)
 
     @post("/{conversation_id:str}/assign", name="inbox_assign")

@@ -85,6 +85,16 @@ async def list_context(
     }
 
 
+def thread_context(request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
+    """What a thread fragment needs besides its entries: the forms that correct a message's tags."""
+    return {
+        "csrf_token": signed_in_of(request).csrf_token,
+        "can_work": principal.can(Permission.WORK_INBOX),
+        "sentiments": SENTIMENTS,
+        "intents": INTENTS,
+    }
+
+
 def conversation_context(
     request: Request[Any, Any, Any], principal: Principal, view: ConversationView, now: datetime
 ) -> dict[str, Any]:
