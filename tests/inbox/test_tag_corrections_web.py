@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
 import httpx
 
+from scrm.api import corrections, messages
 from scrm.models import Contact, Message, TagCorrection
+from scrm.nlp import tags
 from scrm.web import i18n
+from scrm.web.inbox import filters
 from tests.auth.forms import HTML, csrf_of
 from tests.inbox.conftest import Inbox, signed_in
 
@@ -110,3 +114,9 @@ async def test_the_correction_form_speaks_chinese(web: httpx.AsyncClient, inbox:
     web.cookies.set(i18n.COOKIE, "zh-CN")
     page = await web.get(f"/inbox/{inbox.cid('Li')}", headers=HTML)
     assert "更正标签" in page.text and "保存更正" in page.text and "下一次训练也会从中学习" in page.text
+
+
+def test_the_inbox_and_the_api_offer_the_taggers_labels() -> None:
+    assert filters.SENTIMENTS == tags.SENTIMENTS and filters.INTENTS == tags.INTENTS
+    assert get_args(corrections.Sentiment) == tags.SENTIMENTS and get_args(corrections.Intent) == tags.INTENTS
+    assert get_args(messages.Sentiment) == tags.SENTIMENTS and get_args(messages.Intent) == tags.INTENTS
