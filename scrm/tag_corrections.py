@@ -2,11 +2,14 @@
 
 The correction replaces the label on the message (so filters, journeys and segments use it at once), keeps
 the model's guess under `tags.corrected`, recomputes the contact's rolling sentiment, and is exported as
-JSON Lines for `scrm nlp train --with-corrections`.
+JSON Lines for `scrm nlp train --with-corrections`. A fixed fifth of them, chosen by a hash of the text (so a
+correction never changes sides as more come in, and the same text is always on the same side), is held out
+of that export: `scrm nlp evaluate` on it tells whether a retrained model learnt what people corrected.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -20,6 +23,8 @@ from scrm.inbox.latest_tags import rebuild_latest_tags
 from scrm.models import Message, NotInWorkspace, TagCorrection, WorkspaceScope
 
 TASKS = ("sentiment", "intent")
+SHARES = ("train", "held-out", "all")
+HELD_OUT_SHARE = 0.2
 
 
 async def correct_tags(
@@ -69,13 +74,25 @@ async def correct_in_conversation(
     return await correct_tags(principal.scope, message, changed, principal.actor, now)
 
 
-async def iter_corrections(task: str, workspace_id: PydanticObjectId | None = None) -> AsyncIterator[dict[str, str]]:
-    """Every correction of `task` as a training example `{"text", "label"}`, oldest first."""
+def is_held_out(text: str) -> bool:
+    """Whether a corrected text belongs to the held-out share: a stable hash of its words, case folded."""
+    digest = hashlib.blake2b(" ".join(text.casefold().split()).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") < HELD_OUT_SHARE * 2**64
+
+
+async def iter_corrections(
+    task: str, workspace_id: PydanticObjectId | None = None, share: str = "all"
+) -> AsyncIterator[dict[str, str]]:
+    """The corrections of `task` in a share (`train`, `held-out` or `all`) as examples `{"text", "label"}`, oldest
+    first."""
+    if share not in SHARES:
+        raise ValueError(f"Unknown share {share!r}; use one of {', '.join(SHARES)}")
     query: dict[str, Any] = {"task": task}
     if workspace_id is not None:
         query["workspace_id"] = workspace_id
     async for row in TagCorrection.get_pymongo_collection().find(query, {"text": 1, "label": 1}).sort("corrected_at"):
-        yield {"text": row["text"], "label": row["label"]}
+        if share == "all" or is_held_out(row["text"]) == (share == "held-out"):
+            yield {"text": row["text"], "label": row["label"]}
 
 
 async def _record(

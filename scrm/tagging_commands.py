@@ -20,7 +20,7 @@ from scrm.contacts.sentiment import recompute_sentiment
 from scrm.inbox.latest_tags import rebuild_latest_tags
 from scrm.models import Comment, Message, Workspace
 from scrm.settings import Settings
-from scrm.tag_corrections import TASKS, iter_corrections
+from scrm.tag_corrections import HELD_OUT_SHARE, SHARES, TASKS, iter_corrections
 
 BATCH = 500
 
@@ -28,9 +28,20 @@ BATCH = 500
 @click.command("corrections")
 @click.option("--task", type=click.Choice(TASKS), required=True, help="Which corrections to export.")
 @click.option("--workspace", "workspace_name", default=None, help="Only this workspace's (default: all).")
+@click.option(
+    "--share",
+    type=click.Choice(SHARES),
+    default="train",
+    show_default=True,
+    help=f"train: for `train --with-corrections`; held-out (a fixed {HELD_OUT_SHARE:.0%}): for `evaluate`.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout).")
-def corrections(task: str, workspace_name: str | None, out: Path | None) -> None:
-    """Export people's corrections as JSON Lines {"text", "label"}, for `scrm nlp train --with-corrections FILE`."""
+def corrections(task: str, workspace_name: str | None, share: str, out: Path | None) -> None:
+    """Export people's corrections as JSON Lines {"text", "label"}.
+
+    The training share feeds `scrm nlp train --with-corrections FILE`; the held-out share, never in it, is
+    for `scrm nlp evaluate --data FILE`, to see whether a retrained model learnt what people corrected.
+    """
 
     async def export(_: Settings) -> list[dict[str, str]]:
         workspace_id = None
@@ -39,7 +50,7 @@ def corrections(task: str, workspace_name: str | None, out: Path | None) -> None
             if workspace is None:
                 raise click.UsageError(f"No workspace named {workspace_name!r}")
             workspace_id = workspace.id
-        return [row async for row in iter_corrections(task, workspace_id)]
+        return [row async for row in iter_corrections(task, workspace_id, share)]
 
     rows = run_with_database(export)
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -47,7 +58,7 @@ def corrections(task: str, workspace_name: str | None, out: Path | None) -> None
         click.echo(lines, nl=False)
     else:
         out.write_text(lines, encoding="utf-8")
-    click.echo(f"{len(rows)} {task} corrections exported.", err=True)
+    click.echo(f"{len(rows)} {task} corrections exported ({share} share).", err=True)
 
 
 @click.command("retag")
