@@ -53,6 +53,7 @@ class PostPublished:
     post_id: PydanticObjectId
     text: str
     at: datetime
+    tags: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,10 @@ from pymongo import UpdateOne
 from scrm import ingest
 from scrm.connectors.items import Inbound
 from scrm.contacts.sentiment import message_polarity, roll_sentiment
-from scrm.events import CommentReceived, Event, MessageReceived, Where
+from scrm.events import CommentReceived, Event, MessageReceived, PostPublished, Where
 from scrm.inbox.arrivals import on_arrivals
 from scrm.inbox.latest_tags import note_latest_tags
-from scrm.models import Comment, Message
+from scrm.models import Comment, Message, Post
 
 
 class TagSet(Protocol):
@@ -59,28 +59,29 @@ async def process(item: Inbound, where: Where, now: datetime, tagger: Tagger | N
     return (await process_many([(item, where)], now, tagger))[0]
 
 
+Tagged = MessageReceived | CommentReceived | PostPublished
+TaggedDocument = type[Message] | type[Comment] | type[Post]
+
+
 async def tag(events: list[Event | None], tagger: Tagger) -> list[Event | None]:
-    """Tag the texts of messages and comments in one call off the event loop, and store the tags with them."""
-    positions = [
-        i
-        for i, event in enumerate(events)
-        if isinstance(event, MessageReceived | CommentReceived) and event.text.strip()
-    ]
+    """Tag the texts of messages, comments and posts in one call off the event loop, and store the tags with them.
+
+    Blank texts are left untagged: there is nothing to read, and they must not move a contact's sentiment.
+    """
+    positions = [i for i, event in enumerate(events) if isinstance(event, Tagged) and event.text.strip()]
     if not positions:
         return events
     texts = [_text(events[i]) for i in positions]
     tags = await asyncio.to_thread(tagger.tag_many, texts)
     tagged = list(events)
-    writes: dict[type[Message] | type[Comment], list[UpdateOne]] = {Message: [], Comment: []}
+    writes: dict[TaggedDocument, list[UpdateOne]] = {Message: [], Comment: [], Post: []}
     for index, found in zip(positions, tags, strict=True):
         event = events[index]
-        assert isinstance(event, MessageReceived | CommentReceived)
+        assert isinstance(event, Tagged)
         values = found.to_dict()
         tagged[index] = replace(event, tags=values)
-        if isinstance(event, MessageReceived):
-            writes[Message].append(UpdateOne({"_id": event.message_id}, {"$set": {"tags": values}}))
-        else:
-            writes[Comment].append(UpdateOne({"_id": event.comment_id}, {"$set": {"tags": values}}))
+        document, document_id = _document_of(event)
+        writes[document].append(UpdateOne({"_id": document_id}, {"$set": {"tags": values}}))
     for model, updates in writes.items():
         if updates:
             await model.get_pymongo_collection().bulk_write(updates, ordered=False)
@@ -100,6 +101,15 @@ def _observations(events: list[Event | None]) -> list[tuple[PydanticObjectId, fl
     return found
 
 
+def _document_of(event: Tagged) -> tuple[TaggedDocument, PydanticObjectId]:
+    """The stored document a tagged event is about."""
+    if isinstance(event, MessageReceived):
+        return Message, event.message_id
+    if isinstance(event, CommentReceived):
+        return Comment, event.comment_id
+    return Post, event.post_id
+
+
 def _text(event: Event | None) -> str:
-    assert isinstance(event, MessageReceived | CommentReceived)
+    assert isinstance(event, Tagged)
     return event.text

@@ -18,7 +18,7 @@ from rich.progress import Progress
 from scrm.command_context import run_with_database
 from scrm.contacts.sentiment import recompute_sentiment
 from scrm.inbox.latest_tags import rebuild_latest_tags
-from scrm.models import Comment, Message, Workspace
+from scrm.models import Comment, Message, Post, Workspace
 from scrm.settings import Settings
 from scrm.tag_corrections import HELD_OUT_SHARE, SHARES, TASKS, iter_corrections
 
@@ -65,7 +65,7 @@ def corrections(task: str, workspace_name: str | None, share: str, out: Path | N
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Models folder (default: the shipped models).")  # fmt: skip
 def retag(model: Path | None) -> None:
-    """Tag every message and comment again with the current models (people's corrections are kept)."""
+    """Tag every message, comment and post again with the current models (people's corrections are kept)."""
     from scrm.nlp import Tagger
 
     tagger = Tagger.load(model)
@@ -73,7 +73,7 @@ def retag(model: Path | None) -> None:
     async def work(_: Settings) -> int:
         total = 0
         with Progress() as progress:
-            for document in (Message, Comment):
+            for document in (Message, Comment, Post):
                 collection = document.get_pymongo_collection()
                 task = progress.add_task(f"{document.__name__}s", total=await collection.count_documents({}))
                 total += await _retag_collection(collection, tagger, lambda n, t=task: progress.advance(t, n))

@@ -16,6 +16,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ExceptionHandlersMap
 
+from scrm.api.messages import IntentFilter, LanguageFilter, SentimentFilter, tag_filters
 from scrm.api.paging import DEFAULT_LIMIT, Cursor, Limit, before, next_cursor, parse_cursor, parse_id
 from scrm.api.security import Caller, Now, requires
 from scrm.auth.roles import Permission
@@ -40,6 +41,8 @@ class PostOut(msgspec.Struct):
     text: str
     url: str
     published_at: datetime
+    tags: dict[str, Any] | None
+    """Language, sentiment, intent and entities, with the model version; null until tagged or for a blank text."""
 
 
 class PostPage(msgspec.Struct):
@@ -64,6 +67,8 @@ class CommentOut(msgspec.Struct):
     text: str
     created_time: datetime
     hidden: bool
+    tags: dict[str, Any] | None
+    """Language, sentiment, intent and entities, with the model version; null until tagged or for a blank text."""
 
 
 class CommentPage(msgspec.Struct):
@@ -120,6 +125,7 @@ def post_out(found: Post) -> PostOut:
         found.text,
         found.url,
         found.published_at,
+        found.tags,
     )
 
 
@@ -138,6 +144,7 @@ def comment_out(found: Comment) -> CommentOut:
         text=found.text,
         created_time=found.created_time,
         hidden=found.hidden,
+        tags=found.tags,
     )
 
 
@@ -183,10 +190,19 @@ class PostsController(Controller):
 
     @get("/", guards=READ, summary="List posts, newest first")
     async def list(
-        self, principal: Caller, channel_id: ChannelFilter = None, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+        self,
+        principal: Caller,
+        channel_id: ChannelFilter = None,
+        sentiment: SentimentFilter = None,
+        intent: IntentFilter = None,
+        language: LanguageFilter = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> PostPage:
-        """Posts of the workspace (an agent: of their channels)."""
-        filters: dict[str, Any] = {"channel_id": parse_id(channel_id, "channel")} if channel_id else {}
+        """Posts of the workspace (an agent: of their channels), filterable by channel and tags."""
+        filters = tag_filters(sentiment, intent, language)
+        if channel_id:
+            filters["channel_id"] = parse_id(channel_id, "channel")
         query = principal.scope.find(Post, comment_reach(principal), filters, before(parse_cursor(cursor)))
         found = await query.sort("-_id").limit(limit + 1).to_list()
         return PostPage([post_out(p) for p in found[:limit]], next_cursor([p.id for p in found], limit))
@@ -210,11 +226,14 @@ class CommentsController(Controller):
         principal: Caller,
         channel_id: ChannelFilter = None,
         post_id: Annotated[str | None, QueryParameter(description="Only the comments under this post.")] = None,
+        sentiment: SentimentFilter = None,
+        intent: IntentFilter = None,
+        language: LanguageFilter = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> CommentPage:
-        """Comments of the workspace (an agent: of their channels), by channel or post."""
-        filters: dict[str, Any] = {}
+        """Comments of the workspace (an agent: of their channels), by channel, post and tags."""
+        filters = tag_filters(sentiment, intent, language)
         if channel_id:
             filters["channel_id"] = parse_id(channel_id, "channel")
         if post_id:

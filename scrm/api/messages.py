@@ -18,9 +18,9 @@ from scrm.models import Conversation, Message
 Sentiment = Literal["negative", "neutral", "positive"]
 Intent = Literal["purchase_inquiry", "pricing", "complaint", "support_request", "praise", "lead", "spam", "other"]
 ChannelId = Annotated[str | None, QueryParameter(description="Only this channel's items.")]
-SentimentFilter = Annotated[Sentiment | None, QueryParameter(description="Only messages tagged with this sentiment.")]
-IntentFilter = Annotated[Intent | None, QueryParameter(description="Only messages tagged with this intent.")]
-LanguageFilter = Annotated[str | None, QueryParameter(description="Only messages in this language (en, zh, other).")]
+SentimentFilter = Annotated[Sentiment | None, QueryParameter(description="Only those tagged with this sentiment.")]
+IntentFilter = Annotated[Intent | None, QueryParameter(description="Only those tagged with this intent.")]
+LanguageFilter = Annotated[str | None, QueryParameter(description="Only those in this language (en, zh, other).")]
 
 
 class MessageOut(msgspec.Struct):
@@ -70,7 +70,7 @@ async def reachable_messages(principal: Principal) -> dict[str, Any]:
 
 
 def tag_filters(sentiment: str | None, intent: str | None, language: str | None) -> dict[str, Any]:
-    """Filters on the NLP tags stored with each message."""
+    """Filters on the NLP tags stored with each message, comment and post."""
     chosen = {"tags.sentiment": sentiment, "tags.intent": intent, "tags.language": language}
     return {field: value for field, value in chosen.items() if value is not None}
 

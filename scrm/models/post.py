@@ -13,6 +13,14 @@ from scrm.models.base import WorkspaceDocument
 from scrm.models.message import Attachment
 
 
+def _tag_indexes() -> list[IndexModel]:
+    """For the API's sentiment and intent filters, newest first."""
+    return [
+        IndexModel([("workspace_id", ASCENDING), (f"tags.{task}", ASCENDING), ("_id", DESCENDING)], name=task)
+        for task in ("sentiment", "intent")
+    ]
+
+
 def _external_unique() -> IndexModel:
     return IndexModel(
         [("platform", ASCENDING), ("channel_id", ASCENDING), ("external_id", ASCENDING)],
@@ -42,6 +50,7 @@ class Post(WorkspaceDocument):
         indexes = [
             _external_unique(),
             IndexModel([("workspace_id", ASCENDING), ("published_at", DESCENDING)], name="workspace_recent"),
+            *_tag_indexes(),
         ]
 
 
@@ -77,4 +86,5 @@ class Comment(WorkspaceDocument):
                 ],
                 name="contact_time",
             ),
+            *_tag_indexes(),
         ]

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 
 from scrm.auth.tokens import create_token
 from scrm.db import Database
-from scrm.models import Contact, Conversation, Message, Role, TagCorrection, WorkspaceScope
+from scrm.models import Contact, Conversation, Message, Post, Role, TagCorrection, WorkspaceScope
 from scrm.nlp import Tagger
 from scrm.settings import Settings
 from scrm.sync import drain_raw_events
 from scrm.worker import pipeline_context
-from tests.platform_fakes import TELEGRAM_CREDENTIALS, TestChannel, make_channel, telegram_headers, telegram_update
+from tests.connectors.meta.stories import CAMILLE, CREDENTIALS, PAGE_ID
+from tests.platform_fakes import (
+    TELEGRAM_CREDENTIALS,
+    TestChannel,
+    make_channel,
+    meta_headers,
+    telegram_headers,
+    telegram_update,
+)
 
 COMPLAINT = "外卖送到的时候咖啡全洒了，等了一个小时，太失望了，要求退款！"
 PRAISE = "Best oat latte in town, thank you so much!! 😍"
@@ -121,3 +131,51 @@ async def test_an_angry_emoji_is_negative_and_a_blank_message_is_left_untagged(
     assert blank is not None and blank.tags is None
     quiet = await Contact.get(blank.contact_id)
     assert quiet is not None and quiet.sentiment is None
+
+
+def _feed(value: dict[str, Any]) -> bytes:
+    """A signed-to-be Page ``feed`` change."""
+    entry = {"id": PAGE_ID, "time": value["created_time"], "changes": [{"field": "feed", "value": value}]}
+    return json.dumps({"object": "page", "entry": [entry]}).encode()
+
+
+async def test_page_posts_and_comments_are_tagged_and_filterable(
+    client: httpx.AsyncClient, database: Database, settings: Settings, tagger: Tagger
+) -> None:
+    channel = await make_channel("meta", CREDENTIALS)
+    at = int(datetime.now(UTC).timestamp()) - 60
+    post = "Our autumn blend is back 🍂 with free shipping this week!"
+    angry = "Ordered three weeks ago and still nothing, worst shop ever 😡"
+    happy = "Love this blend, best coffee I have had in years!!"
+    bodies = [
+        _feed({"from": {"id": PAGE_ID, "name": "Shop"}, "message": post, "post_id": f"{PAGE_ID}_9001",
+               "created_time": at, "item": "status", "verb": "add"}),
+        *[_feed({"from": {"id": who[0], "name": who[1]}, "message": text, "post_id": f"{PAGE_ID}_9001",
+                 "comment_id": f"9001_{n}", "created_time": at + n, "item": "comment", "parent_id": f"{PAGE_ID}_9001",
+                 "verb": "add"})
+          for n, (who, text) in enumerate([(CAMILLE, angry), (("1254459154682920", "Noa Levi"), happy)], start=1)],
+    ]  # fmt: skip
+    for body in bodies:
+        delivered = await client.post(f"/webhooks/meta/{channel.id}", content=body, headers=meta_headers(body))
+        assert delivered.status_code == 200, delivered.text
+    context = pipeline_context(settings, lambda: datetime.now(UTC), tagger=tagger)
+    while await drain_raw_events(context):
+        pass
+
+    headers = await _token(channel.workspace_id, Role.ADMIN)
+    negative = await client.get("/api/v1/comments", params={"sentiment": "negative"}, headers=headers)
+    assert negative.status_code == 200, negative.text
+    [found] = negative.json()["items"]
+    assert found["text"] == angry and found["tags"]["intent"] == "complaint"
+    assert found["tags"]["model_version"] == tagger.version
+    praise = await client.get("/api/v1/comments", params={"intent": "praise"}, headers=headers)
+    assert [c["text"] for c in praise.json()["items"]] == [happy]
+    posts = await client.get("/api/v1/posts", params={"language": "en"}, headers=headers)
+    [shown] = posts.json()["items"]
+    assert shown["text"] == post and shown["tags"]["sentiment"] == "positive"
+    stored = await Post.find_one(Post.text == post)
+    assert stored is not None and stored.tags is not None and stored.tags["language"] == "en"
+    nothing = await client.get("/api/v1/posts", params={"sentiment": "negative"}, headers=headers)
+    assert nothing.json()["items"] == []
+    wrong = await client.get("/api/v1/comments", params={"sentiment": "furious"}, headers=headers)
+    assert wrong.status_code == 400
