@@ -70,6 +70,15 @@ def database_name() -> str:
 
 
 @pytest.fixture
+def database_env(monkeypatch: pytest.MonkeyPatch, mongo_uri: str, database_name: str) -> dict[str, str]:
+    """SCRM_MONGODB_URI and SCRM_DATABASE set for commands run in this process (click's CliRunner)."""
+    values = {"SCRM_MONGODB_URI": mongo_uri, "SCRM_DATABASE": database_name}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
 async def database(mongo_uri: str, database_name: str) -> AsyncIterator[Database]:
     """A fresh database with every Beanie document bound and indexed; dropped afterwards."""
     db = await connect(mongo_uri, database_name)

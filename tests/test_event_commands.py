@@ -17,14 +17,6 @@ from scrm.cli import main
 from tests.conftest import free_port
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, mongo_uri: str, database_name: str) -> dict[str, str]:
-    values = {"SCRM_MONGODB_URI": mongo_uri, "SCRM_DATABASE": database_name}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
 def _seed(uri: str, database: str) -> list[ObjectId]:
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = [
@@ -41,8 +33,8 @@ def _seed(uri: str, database: str) -> list[ObjectId]:
     return [row["_id"] for row in rows]
 
 
-def test_list_shows_failed_deliveries_with_their_error(env: dict[str, str]) -> None:
-    ids = _seed(env["SCRM_MONGODB_URI"], env["SCRM_DATABASE"])
+def test_list_shows_failed_deliveries_with_their_error(database_env: dict[str, str]) -> None:
+    ids = _seed(database_env["SCRM_MONGODB_URI"], database_env["SCRM_DATABASE"])
     result = CliRunner().invoke(main, ["events", "list", "--status", "failed", "--json"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
@@ -52,21 +44,21 @@ def test_list_shows_failed_deliveries_with_their_error(env: dict[str, str]) -> N
     assert table.exit_code == 0 and "Webhook deliveries" in table.output
 
 
-def test_replay_failed_queues_them_again(env: dict[str, str]) -> None:
-    ids = _seed(env["SCRM_MONGODB_URI"], env["SCRM_DATABASE"])
+def test_replay_failed_queues_them_again(database_env: dict[str, str]) -> None:
+    ids = _seed(database_env["SCRM_MONGODB_URI"], database_env["SCRM_DATABASE"])
     result = CliRunner().invoke(main, ["events", "replay", "--failed"])
     assert result.exit_code == 0, result.output
     assert "2 deliveries queued again" in result.output
     client: MongoClient[dict[str, Any]]
-    with MongoClient(env["SCRM_MONGODB_URI"]) as client:
-        collection: Collection[dict[str, Any]] = client[env["SCRM_DATABASE"]]["raw_events"]
+    with MongoClient(database_env["SCRM_MONGODB_URI"]) as client:
+        collection: Collection[dict[str, Any]] = client[database_env["SCRM_DATABASE"]]["raw_events"]
         statuses = {row["_id"]: row["status"] for row in collection.find()}
     assert statuses == {ids[0]: "pending", ids[1]: "pending", ids[2]: "processed"}
     one = CliRunner().invoke(main, ["events", "replay", str(ids[2])])
     assert "1 delivery queued again" in one.output
 
 
-def test_replay_needs_ids_or_failed(env: dict[str, str]) -> None:
+def test_replay_needs_ids_or_failed(database_env: dict[str, str]) -> None:
     assert CliRunner().invoke(main, ["events", "replay"]).exit_code == 2
     bad = CliRunner().invoke(main, ["events", "replay", "not-an-id"])
     assert bad.exit_code == 2 and "24 hexadecimal" in bad.output

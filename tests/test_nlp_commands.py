@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from bson import ObjectId
 from click.testing import CliRunner
 from pymongo import MongoClient
@@ -19,14 +18,6 @@ from scrm.tag_corrections import is_held_out
 
 WORST = "This is the worst service ever, I hate it 😡"
 RUDE = "太差了，客服态度恶劣，再也不买了"
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, mongo_uri: str, database_name: str) -> dict[str, str]:
-    values = {"SCRM_MONGODB_URI": mongo_uri, "SCRM_DATABASE": database_name}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 def _database(env: dict[str, str]) -> tuple[MongoClient[dict[str, Any]], Database[dict[str, Any]]]:
@@ -59,9 +50,11 @@ def _export(share: str, out: Path, *extra: str) -> list[dict[str, str]]:
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
-def test_corrections_split_into_a_fixed_training_and_held_out_share(env: dict[str, str], tmp_path: Path) -> None:
+def test_corrections_split_into_a_fixed_training_and_held_out_share(
+    database_env: dict[str, str], tmp_path: Path
+) -> None:
     texts = [f"order {n} was a mess, again" for n in range(60)] + ["Order 7 was a MESS,   again"]
-    _seed_corrections(env, texts)
+    _seed_corrections(database_env, texts)
     train = _export("train", tmp_path / "train.jsonl")
     held = _export("held-out", tmp_path / "held.jsonl")
     every = _export("all", tmp_path / "all.jsonl", "--workspace", "shop")
@@ -81,13 +74,13 @@ def test_corrections_split_into_a_fixed_training_and_held_out_share(env: dict[st
     assert "accuracy" in report.output and f"(n={len(held)})" in report.output
 
 
-def test_corrections_of_an_unknown_workspace_are_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
-    _seed_corrections(env, ["meh"])
+def test_corrections_of_an_unknown_workspace_are_a_clear_error(database_env: dict[str, str], tmp_path: Path) -> None:
+    _seed_corrections(database_env, ["meh"])
     result = CliRunner().invoke(main, ["nlp", "corrections", "--task", "sentiment", "--workspace", "nope"])
     assert result.exit_code == 2 and "No workspace named 'nope'" in result.output
 
 
-def test_retag_tags_everything_again_and_keeps_peoples_labels(env: dict[str, str]) -> None:
+def test_retag_tags_everything_again_and_keeps_peoples_labels(database_env: dict[str, str]) -> None:
     contact, conversation = ObjectId(), ObjectId()
     stale = {"language": "en", "sentiment": "positive", "intent": "praise", "model_version": "scrm-nlp-0.0.1"}
     fixed = {**stale, "language": "zh", "sentiment": "neutral", "corrected": {"sentiment": "positive"}}
@@ -97,7 +90,7 @@ def test_retag_tags_everything_again_and_keeps_peoples_labels(env: dict[str, str
         {"_id": ObjectId(), "text": RUDE, "tags": fixed, "sent_at": now - timedelta(minutes=1)},
         {"_id": ObjectId(), "text": "  ", "tags": None, "sent_at": now},
     ]
-    client, database = _database(env)
+    client, database = _database(database_env)
     with client:
         for message in messages:
             message |= {"contact_id": contact, "conversation_id": conversation, "direction": "inbound"}
@@ -111,7 +104,7 @@ def test_retag_tags_everything_again_and_keeps_peoples_labels(env: dict[str, str
     assert "3 texts tagged again." in result.output
 
     version = Tagger.load().version
-    client, database = _database(env)
+    client, database = _database(database_env)
     with client:
         worst = database["messages"].find_one({"text": WORST})
         rude = database["messages"].find_one({"text": RUDE})
