@@ -296,6 +296,11 @@ def correct_the_intent(page: Page) -> None:
     message = page.locator("#thread .msg.inbound").filter(has_text="nobody answers")
     message.locator(".tag-fix summary").click()
     message.locator(".tag-fix select[name=intent]").select_option("support_request")
+    # a live event re-renders the thread meanwhile: the open form and its choice stay
+    page.evaluate("() => htmx.ajax('GET', document.querySelector('#thread').getAttribute('hx-get'), "
+                  "{target: '#thread', swap: 'innerHTML'})")  # fmt: skip
+    expect(message.locator(".tag-fix")).to_have_attribute("open", "")
+    expect(message.locator(".tag-fix select[name=intent]")).to_have_value("support_request")
     message.locator(".tag-fix button[type=submit]").click()
     message = page.locator("#thread .msg.inbound").filter(has_text="nobody answers")
     expect(message.locator("[data-intent]")).to_have_attribute("data-intent", "support_request")

@@ -120,3 +120,27 @@ def test_the_inbox_and_the_api_offer_the_taggers_labels() -> None:
     assert filters.SENTIMENTS == tags.SENTIMENTS and filters.INTENTS == tags.INTENTS
     assert get_args(corrections.Sentiment) == tags.SENTIMENTS and get_args(corrections.Intent) == tags.INTENTS
     assert get_args(messages.Sentiment) == tags.SENTIMENTS and get_args(messages.Intent) == tags.INTENTS
+
+
+async def test_only_what_the_person_changed_is_a_correction(web: httpx.AsyncClient, inbox: Inbox) -> None:
+    """A form drawn before someone else's correction does not undo it: its other select was left as shown."""
+    await signed_in(web, "agent")
+    url = f"/inbox/{inbox.cid('Mia')}"
+    stale = await web.get(url, headers=HTML)  # shows negative / complaint
+    late = await _message(inbox, "My order is late!")
+    token = csrf_of(stale)
+    meanwhile = {"csrf_token": token, "sentiment": "neutral", "intent": "complaint"}
+    assert (await web.post(f"{url}/messages/{late.id}/tags", data=meanwhile, headers=HTML)).status_code == 303
+
+    form = {
+        "csrf_token": token,
+        "shown_sentiment": _selected(stale, str(late.id), "sentiment"),
+        "shown_intent": _selected(stale, str(late.id), "intent"),
+        "sentiment": "negative",  # untouched in the stale form
+        "intent": "support_request",  # the change this person made
+    }
+    assert (await web.post(f"{url}/messages/{late.id}/tags", data=form, headers=HTML)).status_code == 303
+    stored = await _message(inbox, "My order is late!")
+    assert stored.tags is not None
+    assert (stored.tags["sentiment"], stored.tags["intent"]) == ("neutral", "support_request")
+    assert stored.tags["corrected"] == {"sentiment": "negative", "intent": "complaint"}

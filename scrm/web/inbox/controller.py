@@ -72,6 +72,9 @@ class InboxForm(msgspec.Struct):
     snooze: str = ""
     sentiment: str = ""
     intent: str = ""
+    shown_sentiment: str = ""
+    shown_intent: str = ""
+    """The labels the correction form showed: only what the person changed from them is a correction."""
 
 
 class BulkForm(msgspec.Struct):
@@ -409,7 +412,9 @@ class InboxController(Controller):
             raise InboxInputError(f"Unknown sentiment {data.sentiment!r}; use one of {', '.join(SENTIMENTS)}")
         if data.intent and data.intent not in INTENTS:
             raise InboxInputError(f"Unknown intent {data.intent!r}; use one of {', '.join(INTENTS)}")
-        labels = {"sentiment": data.sentiment, "intent": data.intent}
+        chosen = {"sentiment": data.sentiment, "intent": data.intent}
+        shown = {"sentiment": data.shown_sentiment, "intent": data.shown_intent}
+        labels = {task: label for task, label in chosen.items() if label != shown[task]}
         await correct_in_conversation(
             principal, parse_conversation_id(conversation_id), message_id, labels, now_of(request.app.state)
         )
