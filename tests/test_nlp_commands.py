@@ -14,6 +14,7 @@ from pymongo.database import Database
 
 from scrm.cli import main
 from scrm.nlp import Tagger
+from scrm.nlp.training import _text_key
 from scrm.tag_corrections import is_held_out
 
 WORST = "This is the worst service ever, I hate it 😡"
@@ -63,7 +64,7 @@ def test_corrections_split_into_a_fixed_training_and_held_out_share(
     assert [r["text"] for r in held] == [t for t in texts if is_held_out(t)]
     assert 0 < len(held) < len(train)
     # the same words, whatever their case and spacing, are on one side only
-    seven = [r for r in train + held if " ".join(r["text"].casefold().split()) == "order 7 was a mess, again"]
+    seven = [r for r in train + held if _text_key(r["text"]) == _text_key("order 7 was a mess, again")]
     assert len(seven) == 2 and (seven[0] in held) == (seven[1] in held)
     assert _export("held-out", tmp_path / "again.jsonl") == held  # fixed: the same split every time
 
@@ -72,6 +73,13 @@ def test_corrections_split_into_a_fixed_training_and_held_out_share(
     )
     assert report.exit_code == 0, report.output
     assert "accuracy" in report.output and f"(n={len(held)})" in report.output
+
+
+def test_texts_training_takes_for_one_are_on_the_same_side() -> None:
+    pairs = [("Great, thanks!!", "great thanks"), ("太差了！", "太差了"), ("ORDER 7 late...", "order 7 late")]
+    for one, other in pairs:
+        assert _text_key(one) == _text_key(other)
+        assert is_held_out(one) == is_held_out(other)
 
 
 def test_corrections_of_an_unknown_workspace_are_a_clear_error(database_env: dict[str, str], tmp_path: Path) -> None:
